@@ -169,6 +169,10 @@ class TestCoherence:
         assert check("no no. the box is mine.", "boxes").coherence
         assert not check("box box. the box is mine.", "boxes").coherence
 
+    def test_repeat_across_punctuation_is_not_a_stammer(self):
+        assert check("i rubbed my head on you, you are mine.", "affection").coherence
+        assert not check("i rubbed my head on you you are mine.", "affection").coherence
+
     def test_reason_names_coherence(self):
         assert check("i want the food food.", "hunger").reason == "coherence: repeated word 'food'"
 
@@ -208,3 +212,12 @@ def test_check_never_raises_and_is_consistent(text, category):
 def test_lowercase_world_words_never_fail_lowercase_or_decoration(words):
     v = check(" ".join(words) + ".")
     assert v.lowercase and v.no_emoji_or_stage_direction and v.no_banned
+
+
+def test_has_keyword(otter):
+    assert MISO.has_keyword("the bowl is empty", "hunger")
+    assert MISO.has_keyword("I was NAPPING", "naps")
+    assert not MISO.has_keyword("this is his spot", "greeting")
+    assert not MISO.has_keyword("anything", "nonsense_questions")
+    assert not MISO.has_keyword("the bowl", "no_such_category")
+    assert otter.has_keyword("a shiny pebble", "rocks")

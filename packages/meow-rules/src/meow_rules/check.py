@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from itertools import pairwise
 
-from meow_rules.patterns import DIGIT, SENTENCE_END, STAGE_DIRECTION, WORD
+from meow_rules.patterns import DIGIT, REPEATED_WORD, SENTENCE_END, STAGE_DIRECTION, WORD
 from meow_rules.persona import HARD_NEGATIVE, Persona
 
 CHECKS = ("lowercase", "length", "no_banned", "no_emoji_or_stage_direction", "topic", "coherence")
@@ -78,7 +78,7 @@ def check(text: str, category: str | None = None, persona: Persona | None = None
     if topic:
         failures["topic"] = topic
 
-    incoherent = _incoherent(words, sentences, persona)
+    incoherent = _incoherent(folded, words, sentences, persona)
     if incoherent:
         failures["coherence"] = incoherent
 
@@ -130,11 +130,14 @@ def _topic(folded: str, words: list[str], category: str | None, persona: Persona
     return f"no {category} keyword"
 
 
-def _incoherent(words: list[str], sentences: list[str], persona: Persona) -> str | None:
+def _incoherent(
+    folded: str, words: list[str], sentences: list[str], persona: Persona
+) -> str | None:
     allow = persona.rules.repeat_allowlist
+    for m in REPEATED_WORD.finditer(folded):
+        if f"{m.group(1)} {m.group(1)}" not in allow:
+            return f"repeated word {m.group(1)!r}"
     for prev, word in pairwise(words):
-        if prev == word and f"{prev} {word}" not in allow:
-            return f"repeated word {word!r}"
         if prev in persona.determiners and word in persona.function_words:
             return f"{prev!r} followed by {word!r}"
     for sentence in sentences:

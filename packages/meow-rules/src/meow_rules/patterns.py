@@ -10,6 +10,8 @@ if TYPE_CHECKING:
 
 # Words are runs of letters/digits with inner apostrophes ("i'm" is one word).
 WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+# The same word twice with only whitespace between ("i i am"); "on you, you are" is fine.
+REPEATED_WORD = re.compile(r"(?<![\w'])([^\W_]+(?:'[^\W_]+)*)\s+\1(?![\w'])")
 SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)")
 STAGE_DIRECTION = re.compile(r"[*()\[\]{}~]")
 DIGIT = re.compile(r"\d")

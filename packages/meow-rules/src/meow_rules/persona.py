@@ -88,6 +88,11 @@ class Persona:
         """The persona's patterns, compiled once on first use and reused by every `check`."""
         return CompiledRules(self)
 
+    def has_keyword(self, text: str, category: str) -> bool:
+        """True when `text` names one of `category`'s required keywords (inflections allowed)."""
+        pattern = self.rules.keywords.get(category)
+        return bool(pattern and pattern.search(text.lower().replace("\u2019", "'")))
+
     def eval_prompts_for(self, category: str) -> tuple[str, ...]:
         """The held-out prompts of one category."""
         return tuple(p.prompt for p in self.eval_prompts if p.category == category)

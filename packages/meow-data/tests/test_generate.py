@@ -1,0 +1,126 @@
+"""Generation: determinism, rule pass rate, leak-freedom, split disjointness, balance, figures."""
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from meow_data import (
+    GenerateConfig,
+    Sample,
+    generate,
+    read_manifest,
+    split_by_prompt,
+    validate,
+    write_dataset,
+)
+from meow_rules import MISO, check, load_persona, normalize_prompt
+
+PEBBLE = Path(__file__).parent / "data" / "pebble"
+
+
+@pytest.fixture(scope="module")
+def full() -> tuple[GenerateConfig, object]:
+    """The issue's reference dataset: 20,000 samples, seed 0 (about a second)."""
+    config = GenerateConfig(n=20_000, seed=0)
+    return config, generate(config)
+
+
+def test_same_seed_gives_byte_identical_files(tmp_path):
+    config = GenerateConfig(n=1500, seed=7)
+    write_dataset(generate(config), config, tmp_path / "a")
+    write_dataset(generate(config), config, tmp_path / "b")
+    for name in ("train.jsonl", "val.jsonl", "manifest.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_different_seed_gives_different_data():
+    a = generate(GenerateConfig(n=500, seed=1))
+    b = generate(GenerateConfig(n=500, seed=2))
+    assert [s.output for s in a.train] != [s.output for s in b.train]
+
+
+def test_every_reply_passes_the_rules(full):
+    _, generated = full
+    failures = [s for s in generated.train + generated.val if not check(s.output, s.category).ok]
+    assert failures == []
+
+
+def test_no_eval_prompt_is_emitted(full):
+    _, generated = full
+    emitted = {normalize_prompt(s.input) for s in generated.train + generated.val}
+    assert not emitted & MISO.normalized_eval_prompts
+    assert generated.rejections["eval_prompt"] > 0, (
+        "the banks do reach eval prompts; they must be filtered"
+    )
+
+
+def test_split_is_disjoint_by_normalized_prompt(full):
+    _, generated = full
+    train = {normalize_prompt(s.input) for s in generated.train}
+    val = {normalize_prompt(s.input) for s in generated.val}
+    assert val and not train & val
+    assert 0.03 < len(generated.val) / 20_000 < 0.07
+
+
+def test_split_keeps_prompt_variants_together():
+    rows = [
+        Sample(p, "the bowl is empty.", "hunger")
+        for p in ("Are you hungry?", "are you hungry", "ARE YOU HUNGRY!!")
+    ]
+    for seed in range(20):
+        train, val = split_by_prompt(rows * 3, 0.5, seed)
+        assert not train or not val
+
+
+def test_categories_are_balanced(full):
+    _, generated = full
+    counts = Counter(s.category for s in generated.train + generated.val)
+    assert set(counts) == set(MISO.categories) | {"hard_negative"}
+    assert min(counts.values()) / 20_000 >= 0.05
+
+
+def test_diversity_figures(full):
+    _, generated = full
+    samples = generated.train + generated.val
+    assert len(samples) == 20_000
+    assert len({s.input for s in samples}) >= 3_000
+    assert len({normalize_prompt(s.input) for s in samples}) >= 3_000
+    assert len({s.output for s in samples}) >= 14_000
+    assert len({(s.input, s.output) for s in samples}) == 20_000
+
+
+def test_manifest_records_provenance(tmp_path):
+    config = GenerateConfig(n=800, seed=3)
+    manifest = write_dataset(generate(config), config, tmp_path)
+    assert manifest == read_manifest(tmp_path)
+    assert manifest["versions"].keys() == {"meow-data", "meow-rules"}
+    assert manifest["persona"] == "miso" and manifest["seed"] == 3
+    assert (
+        manifest["counts"]["total"]
+        == 800
+        == manifest["counts"]["train"] + manifest["counts"]["val"]
+    )
+    assert sum(c["train"] + c["val"] for c in manifest["categories"].values()) == 800
+    assert manifest["files"]["train.jsonl"]["lines"] == manifest["counts"]["train"]
+    assert validate(tmp_path).ok
+
+
+def test_custom_persona_and_banks(tmp_path):
+    persona = load_persona(PEBBLE / "persona.toml")
+    config = GenerateConfig(n=300, seed=0, persona=persona, banks_dir=PEBBLE / "banks")
+    generated = generate(config)
+    samples = generated.train + generated.val
+    assert {s.category for s in samples} == {"rocks", "swimming"}
+    assert all(check(s.output, s.category, persona).ok for s in samples)
+    assert "show me your rock" not in {normalize_prompt(s.input) for s in samples}
+    write_dataset(generated, config, tmp_path)
+    assert validate(tmp_path, persona).ok
+    assert not validate(tmp_path).ok  # otter data is not valid Miso data
+
+
+def test_invalid_config_is_refused():
+    with pytest.raises(ValueError, match="n must be at least 1"):
+        GenerateConfig(n=0)
+    with pytest.raises(ValueError, match="val_fraction"):
+        GenerateConfig(val_fraction=1.0)
