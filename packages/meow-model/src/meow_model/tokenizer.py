@@ -1,0 +1,120 @@
+"""The chat tokenizer: a Hugging Face byte-level BPE file plus MeowLLM's chat format.
+
+Special tokens `<pad> <bos> <eos> <user> <miso>` sit at ids 0-4 and a conversation turn is
+`<bos><user>{input}<miso>{output}<eos>`. The model learns to write the part after `<miso>`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tokenizers import Tokenizer
+from tokenizers.decoders import DecodeStream
+
+SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>", "<user>", "<miso>")
+PAD_ID, BOS_ID, EOS_ID, USER_ID, MISO_ID = range(len(SPECIAL_TOKENS))
+
+
+class TokenizerError(ValueError):
+    """A tokenizer file is missing, unreadable, or breaks the special-token contract."""
+
+
+@dataclass(frozen=True)
+class ChatEncoding:
+    """Token ids of one chat turn and the index of the first reply token."""
+
+    ids: list[int]
+    reply_start: int
+
+
+class ChatTokenizer:
+    """Byte-level BPE with the chat format. Build with `ChatTokenizer.from_file` or from a `Tokenizer`."""
+
+    def __init__(self, tokenizer: Tokenizer, source: str = "<memory>") -> None:
+        for expected, token in enumerate(SPECIAL_TOKENS):
+            actual = tokenizer.token_to_id(token)
+            if actual is None:
+                raise TokenizerError(
+                    f"{source}: special token {token} is missing (expected at id {expected})"
+                )
+            if actual != expected:
+                raise TokenizerError(
+                    f"{source}: special token {token} has id {actual}, expected {expected}"
+                )
+        self._tk = tokenizer
+        self.source = source
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> ChatTokenizer:
+        path = Path(path)
+        if not path.is_file():
+            raise TokenizerError(f"{path}: tokenizer file not found")
+        try:
+            tokenizer = Tokenizer.from_file(str(path))
+        except Exception as exc:  # tokenizers raises a bare Exception on malformed JSON
+            raise TokenizerError(f"{path}: not a valid tokenizers JSON file: {exc}") from None
+        return cls(tokenizer, str(path))
+
+    def save(self, path: str | Path) -> None:
+        self._tk.save(str(path))
+
+    def to_str(self) -> str:
+        return self._tk.to_str()
+
+    @property
+    def vocab_size(self) -> int:
+        return self._tk.get_vocab_size()
+
+    @property
+    def backend(self) -> Tokenizer:
+        """The wrapped `tokenizers.Tokenizer` (for streaming decoders and tooling)."""
+        return self._tk
+
+    def encode(self, text: str) -> list[int]:
+        """Plain text to ids, no special tokens added."""
+        return self._tk.encode(text, add_special_tokens=False).ids
+
+    def decode(self, ids: list[int]) -> str:
+        """Ids to text, special tokens dropped."""
+        return self._tk.decode(ids, skip_special_tokens=True)
+
+    def encode_chat(self, user: str, reply: str | None = None) -> ChatEncoding:
+        """`<bos><user>{user}<miso>` plus `{reply}<eos>` when a reply is given."""
+        ids = [BOS_ID, USER_ID, *self.encode(user), MISO_ID]
+        reply_start = len(ids)
+        if reply is not None:
+            ids += [*self.encode(reply), EOS_ID]
+        return ChatEncoding(ids, reply_start)
+
+    def encode_batch_chat(self, pairs: list[tuple[str, str | None]]) -> list[ChatEncoding]:
+        """`encode_chat` for many turns at once, using the tokenizer's parallel batch encoder."""
+        users = self._tk.encode_batch([u for u, _ in pairs], add_special_tokens=False)
+        replies_in = [r for _, r in pairs if r is not None]
+        replies = (
+            iter(self._tk.encode_batch(replies_in, add_special_tokens=False))
+            if replies_in
+            else iter(())
+        )
+        out = []
+        for user, (_, reply) in zip(users, pairs, strict=True):
+            ids = [BOS_ID, USER_ID, *user.ids, MISO_ID]
+            start = len(ids)
+            if reply is not None:
+                ids += [*next(replies).ids, EOS_ID]
+            out.append(ChatEncoding(ids, start))
+        return out
+
+    def stream_decoder(self) -> StreamDecoder:
+        return StreamDecoder(self._tk)
+
+
+class StreamDecoder:
+    """Incremental detokenizer: yields text only once complete UTF-8 characters are available."""
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        self._tk = tokenizer
+        self._stream = DecodeStream(skip_special_tokens=True)
+
+    def step(self, token_id: int) -> str:
+        return self._stream.step(self._tk, token_id) or ""

@@ -1,0 +1,137 @@
+"""Model directories: exact round trip, half-precision storage, and every refusal path."""
+
+import json
+import pickle
+
+import pytest
+import torch
+
+from meow_model import (
+    MODEL_FILES,
+    CheckpointError,
+    MeowForCausalLM,
+    ModelConfig,
+    load_pretrained,
+    save_pretrained,
+)
+
+
+def test_round_trip_reproduces_logits_exactly(model, tokenizer, tmp_path):
+    path = save_pretrained(
+        model, tokenizer, tmp_path / "miso", meta={"steps": 12, "persona": "miso"}
+    )
+    assert sorted(p.name for p in path.iterdir()) == sorted(MODEL_FILES)
+    loaded = load_pretrained(path)
+    ids = torch.randint(5, tokenizer.vocab_size, (2, 9))
+    with torch.inference_mode():
+        assert torch.equal(model(ids)[0], loaded.model(ids)[0])
+    assert loaded.meta["steps"] == 12 and loaded.meta["meow_model_version"]
+    assert loaded.tokenizer.encode("hi miso") == tokenizer.encode("hi miso")
+    assert loaded.model.lm_head.weight is loaded.model.model.embed_tokens.weight
+    config = json.loads((path / "config.json").read_text())
+    assert (
+        config["format_version"] == 1
+        and config["architecture"]["vocab_size"] == tokenizer.vocab_size
+    )
+
+
+def test_half_precision_storage_is_smaller_and_close(model, tokenizer, tmp_path):
+    full = save_pretrained(model, tokenizer, tmp_path / "fp32")
+    half = save_pretrained(model, tokenizer, tmp_path / "fp16", dtype=torch.float16)
+    assert (half / "model.safetensors").stat().st_size < 0.6 * (
+        full / "model.safetensors"
+    ).stat().st_size
+    loaded = load_pretrained(half)
+    assert loaded.model.model.embed_tokens.weight.dtype == torch.float32
+    ids = torch.randint(5, tokenizer.vocab_size, (1, 9))
+    with torch.inference_mode():
+        torch.testing.assert_close(loaded.model(ids)[0], model(ids)[0], atol=2e-2, rtol=1e-2)
+
+
+def test_overwrite_is_atomic_and_leaves_no_staging(model, tokenizer, tmp_path):
+    save_pretrained(model, tokenizer, tmp_path / "m", meta={"v": 1})
+    save_pretrained(model, tokenizer, tmp_path / "m", meta={"v": 2})
+    assert load_pretrained(tmp_path / "m").meta["v"] == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]
+
+
+def test_missing_directory_and_files(model, tokenizer, tmp_path):
+    with pytest.raises(CheckpointError, match="model directory not found"):
+        load_pretrained(tmp_path / "nope")
+    for name in ("config.json", "tokenizer.json", "model.safetensors"):
+        path = save_pretrained(model, tokenizer, tmp_path / name.split(".")[0])
+        (path / name).unlink()
+        with pytest.raises(CheckpointError, match=rf"{name}: .*not found"):
+            load_pretrained(path)
+
+
+def test_pickled_checkpoint_is_refused(tmp_path):
+    path = tmp_path / "legacy"
+    path.mkdir()
+    (path / "best.pt").write_bytes(pickle.dumps({"state": [1, 2, 3]}))
+    with pytest.raises(CheckpointError, match=r"best.pt: pickled checkpoints are never loaded"):
+        load_pretrained(path)
+
+
+def test_truncated_weights_are_refused(model, tokenizer, tmp_path):
+    path = save_pretrained(model, tokenizer, tmp_path / "m")
+    weights = path / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(CheckpointError, match=r"model.safetensors: unreadable or truncated"):
+        load_pretrained(path)
+
+
+def test_garbage_weights_are_refused(model, tokenizer, tmp_path):
+    path = save_pretrained(model, tokenizer, tmp_path / "m")
+    (path / "model.safetensors").write_bytes(b"\x00" * 64)
+    with pytest.raises(CheckpointError, match="model.safetensors"):
+        load_pretrained(path)
+
+
+def test_vocab_mismatch_is_refused(model, tokenizer, tmp_path):
+    path = save_pretrained(model, tokenizer, tmp_path / "m")
+    config = json.loads((path / "config.json").read_text())
+    config["architecture"]["vocab_size"] += 7
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(
+        CheckpointError,
+        match=r"tokenizer.json: tokenizer has \d+ tokens but config.json says vocab_size",
+    ):
+        load_pretrained(path)
+    other = MeowForCausalLM(
+        ModelConfig(
+            vocab_size=tokenizer.vocab_size + 1, d_model=64, n_layers=2, n_heads=4, ffn_dim=160
+        )
+    )
+    with pytest.raises(CheckpointError, match="tokenizer has"):
+        save_pretrained(other, tokenizer, tmp_path / "x")
+
+
+def test_shape_mismatch_is_refused(model, tokenizer, tmp_path):
+    path = save_pretrained(model, tokenizer, tmp_path / "m")
+    config = json.loads((path / "config.json").read_text())
+    config["architecture"]["ffn_dim"] = 96
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(
+        CheckpointError,
+        match=r"model.safetensors: tensor model.layers.0.mlp.\w+_proj.weight has shape .* config.json implies",
+    ):
+        load_pretrained(path)
+
+
+def test_newer_format_version_is_refused(model, tokenizer, tmp_path):
+    path = save_pretrained(model, tokenizer, tmp_path / "m")
+    config = json.loads((path / "config.json").read_text())
+    config["format_version"] = 99
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(
+        CheckpointError, match=r"config.json: format version 99 was written by a newer meow-model"
+    ):
+        load_pretrained(path)
+
+
+def test_broken_config_json(model, tokenizer, tmp_path):
+    path = save_pretrained(model, tokenizer, tmp_path / "m")
+    (path / "config.json").write_text("{")
+    with pytest.raises(CheckpointError, match="config.json: not valid JSON"):
+        load_pretrained(path)
