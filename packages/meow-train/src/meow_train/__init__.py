@@ -1,0 +1,51 @@
+"""meow-train: fit tokenizers, train MeowLLM models fast (CPU, GPU, torchrun), evaluate character fidelity.
+
+>>> from meow_train import TrainConfig, train
+>>> train(TrainConfig(data="data/", out="runs/miso", max_minutes=10))
+"""
+
+from meow_train.__about__ import __version__
+from meow_train.batches import collate, epoch_batches, shard
+from meow_train.config import TrainConfig
+from meow_train.dataset import (
+    Dataset,
+    DatasetError,
+    Encoded,
+    Example,
+    encode,
+    load_dataset,
+    targets_for,
+)
+from meow_train.evaluate import DEFAULT_SAMPLING, EvalReport, evaluate, format_report, score
+from meow_train.schedule import lr_at
+from meow_train.state import StateError
+from meow_train.tokenizer_fit import fit_tokenizer
+from meow_train.trainer import RunDirError, TrainResult, cpu_supports_bf16, train, validation_loss
+
+__all__ = [
+    "DEFAULT_SAMPLING",
+    "Dataset",
+    "DatasetError",
+    "Encoded",
+    "EvalReport",
+    "Example",
+    "RunDirError",
+    "StateError",
+    "TrainConfig",
+    "TrainResult",
+    "__version__",
+    "collate",
+    "cpu_supports_bf16",
+    "encode",
+    "epoch_batches",
+    "evaluate",
+    "fit_tokenizer",
+    "format_report",
+    "load_dataset",
+    "lr_at",
+    "score",
+    "shard",
+    "targets_for",
+    "train",
+    "validation_loss",
+]

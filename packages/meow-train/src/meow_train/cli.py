@@ -1,0 +1,205 @@
+"""The `meow-train` command line: fit a tokenizer, train a model, evaluate a model."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from meow_model import CheckpointError, SamplingConfig, load_pretrained, pick_device
+from meow_rules import MISO, PersonaError, load_persona
+from meow_train.__about__ import __version__
+from meow_train.config import TrainConfig
+from meow_train.dataset import DatasetError, load_dataset
+from meow_train.evaluate import DEFAULT_SAMPLING, evaluate, format_report
+from meow_train.state import StateError
+from meow_train.tokenizer_fit import fit_tokenizer
+from meow_train.trainer import RunDirError, train
+
+_PATH = click.Path(path_type=Path)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="meow-train")
+def main() -> None:
+    """Train and evaluate MeowLLM character models."""
+
+
+@main.command("tokenizer")
+@click.argument("data_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--vocab-size", type=click.IntRange(min=261), default=2048, show_default=True)
+@click.option("--out", type=_PATH, required=True, help="Where to write tokenizer.json.")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def tokenizer_cmd(data_dir: Path, vocab_size: int, out: Path, force: bool) -> None:
+    """Fit the byte-level BPE tokenizer on DATA_DIR's train split."""
+    if out.exists() and not force:
+        raise click.ClickException(f"{out} already exists; pass --force to overwrite it")
+    try:
+        dataset = load_dataset(data_dir)
+    except DatasetError as exc:
+        raise click.ClickException(str(exc)) from None
+    tokenizer = fit_tokenizer(dataset.train, vocab_size)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(out)
+    click.echo(
+        f"wrote {out}: {tokenizer.vocab_size} tokens fitted on {len(dataset.train)} train samples"
+    )
+
+
+@main.command("run")
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Dataset directory.",
+)
+@click.option("--out", type=_PATH, required=True, help="Run directory (checkpoints, metrics).")
+@click.option("--steps", type=click.IntRange(min=1), help="Stop after this many optimizer steps.")
+@click.option(
+    "--epochs",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Stop after this many passes over the data.",
+)
+@click.option(
+    "--max-minutes",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Stop after this much training time (default 10 when no other limit is given).",
+)
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--lr", type=float, default=3e-3, show_default=True, help="Peak learning rate.")
+@click.option("--warmup-steps", type=click.IntRange(min=0), default=100, show_default=True)
+@click.option("--d-model", type=click.IntRange(min=8), default=256, show_default=True)
+@click.option("--layers", "n_layers", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--heads", "n_heads", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--ffn", "ffn_dim", type=click.IntRange(min=8), default=640, show_default=True)
+@click.option(
+    "--context", "max_seq_len", type=click.IntRange(min=16), default=256, show_default=True
+)
+@click.option(
+    "--vocab-size",
+    type=click.IntRange(min=261),
+    default=2048,
+    show_default=True,
+    help="When fitting the tokenizer.",
+)
+@click.option(
+    "--tokenizer",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Use this tokenizer.json instead of fitting one.",
+)
+@click.option(
+    "--persona",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Persona TOML for evaluation (default: Miso).",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@click.option(
+    "--precision",
+    type=click.Choice(["auto", "fp32", "bf16"]),
+    default="auto",
+    show_default=True,
+    help="auto: bf16 autocast on CUDA and on CPUs with native bf16.",
+)
+@click.option(
+    "--compile",
+    "compile_",
+    is_flag=True,
+    help="torch.compile the model (slow start, faster steps on GPU).",
+)
+@click.option("--eval-every", type=click.IntRange(min=1), default=300, show_default=True)
+@click.option(
+    "--eval-limit",
+    type=click.IntRange(min=1),
+    help="Evaluate on only the first N held-out prompts during training.",
+)
+@click.option(
+    "--log-every",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Steps between metrics.jsonl lines.",
+)
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last saved state.")
+@click.option("--force", is_flag=True, help="Delete an existing --out and start over.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def run_cmd(**opts: object) -> None:
+    """Train a model on a dataset; the best checkpoint is chosen by held-out pass rate."""
+    resume, force, quiet = opts.pop("resume"), opts.pop("force"), opts.pop("quiet")
+    if resume and force:
+        raise click.UsageError("--resume and --force contradict each other")
+    opts["compile"] = opts.pop("compile_")
+    if opts["steps"] is None and opts["epochs"] is None and opts["max_minutes"] is None:
+        opts["max_minutes"] = 10.0
+    try:
+        pick_device(str(opts["device"]))
+        cfg = TrainConfig(**opts)  # type: ignore[arg-type]
+        result = train(cfg, resume=bool(resume), force=bool(force), quiet=bool(quiet))
+    except (DatasetError, RunDirError, StateError, PersonaError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if result.interrupted:
+        sys.exit(130)
+
+
+@main.command("eval")
+@click.argument("model_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--persona",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Persona TOML (default: Miso).",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Replies per held-out prompt.",
+)
+@click.option(
+    "--temperature",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_SAMPLING.temperature,
+    show_default=True,
+)
+@click.option(
+    "--top-k", type=click.IntRange(min=0), default=DEFAULT_SAMPLING.top_k, show_default=True
+)
+@click.option(
+    "--top-p",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=DEFAULT_SAMPLING.top_p,
+    show_default=True,
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Dataset, for copy rate and closed-world fluency.",
+)
+@click.option("--device", default="auto", show_default=True)
+@click.option(
+    "--json", "json_out", type=_PATH, help="Write the report here (default: MODEL_DIR/eval.json)."
+)
+def eval_cmd(model_dir: Path, persona: Path | None, samples: int, temperature: float, top_k: int, top_p: float, seed: int, data: Path | None, device: str, json_out: Path | None) -> None:  # fmt: skip
+    """Score MODEL_DIR's replies to every held-out prompt of the persona."""
+    try:
+        loaded = load_pretrained(model_dir, device=pick_device(device))
+        persona_obj = load_persona(persona) if persona else MISO
+        train_replies = [e.output for e in load_dataset(data).train] if data else None
+    except (CheckpointError, PersonaError, DatasetError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    sampling = SamplingConfig(
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        max_new_tokens=DEFAULT_SAMPLING.max_new_tokens,
+    )
+    report = evaluate(
+        loaded.model, loaded.tokenizer, persona_obj, samples, sampling, seed, train_replies
+    ).to_dict()
+    out = json_out or model_dir / "eval.json"
+    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    click.echo(format_report(report))
+    click.echo(f"report written to {out}")

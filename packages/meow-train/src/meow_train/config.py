@@ -1,0 +1,53 @@
+"""Training configuration: every knob of `meow-train run`, recorded in each checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What and how to train. Stop after `steps`, `epochs` or `max_minutes`, whichever comes first."""
+
+    data: Path
+    out: Path
+    steps: int | None = None
+    epochs: float | None = None
+    max_minutes: float | None = None
+    batch_size: int = 64
+    lr: float = 3e-3
+    min_lr_ratio: float = 0.05
+    warmup_steps: int = 100
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    d_model: int = 256
+    n_layers: int = 4
+    n_heads: int = 4
+    ffn_dim: int = 640
+    max_seq_len: int = 256
+    vocab_size: int = 2048
+    tokenizer: Path | None = None
+    persona: Path | None = None
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "auto"
+    compile: bool = False
+    eval_every: int = 300
+    eval_limit: int | None = None
+    log_every: int = 10
+
+    def __post_init__(self) -> None:
+        if self.steps is None and self.epochs is None and self.max_minutes is None:
+            raise ValueError("give at least one of steps, epochs or max_minutes")
+        for name in ("steps", "epochs", "max_minutes"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be positive, got {value}")
+        if self.batch_size < 1 or self.lr <= 0 or self.warmup_steps < 0 or self.eval_every < 1:
+            raise ValueError("batch_size and eval_every must be >= 1, lr > 0, warmup_steps >= 0")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"precision must be auto, fp32 or bf16, got {self.precision!r}")
+
+    def to_dict(self) -> dict:
+        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}

@@ -1,0 +1,466 @@
+"""The training loop: bucketed batches, AdamW + warmup/cosine, periodic character evaluation.
+
+Checkpoints: `RUN_DIR/best/` (highest held-out pass rate, ties broken by val loss) and
+`RUN_DIR/last/` are model directories in the meow-model format; `RUN_DIR/state/` is the
+resumable state. Ctrl-C or SIGTERM finishes the current step, saves, and exits cleanly. Under
+`torchrun` the same global batch is split across ranks and only rank 0 writes files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import shutil
+import signal
+import sys
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+import meow_model
+import meow_rules
+from meow_model import ChatTokenizer, MeowForCausalLM, ModelConfig, pick_device, save_pretrained
+from meow_rules import MISO, Persona, load_persona
+from meow_train.__about__ import __version__
+from meow_train.batches import collate, epoch_batches, shard
+from meow_train.config import TrainConfig
+from meow_train.dataset import Encoded, encode, load_dataset
+from meow_train.distributed import (
+    World,
+    all_reduce_sum,
+    barrier,
+    broadcast_flag,
+    init_world,
+    shutdown,
+)
+from meow_train.evaluate import evaluate
+from meow_train.schedule import lr_at
+from meow_train.state import STATE_DIR, load_state, save_state
+from meow_train.tokenizer_fit import fit_tokenizer
+
+TOKENIZER_FILE = "tokenizer.json"
+METRICS_FILE = "metrics.jsonl"
+CONFIG_FILE = "train_config.json"
+
+
+class RunDirError(ValueError):
+    """The run directory cannot be used as asked (exists without --resume/--force, or nothing to resume)."""
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_dir: Path
+    steps: int
+    best_pass_rate: float | None
+    best_val_loss: float | None
+    interrupted: bool
+    elapsed_s: float
+
+
+def cpu_supports_bf16() -> bool:
+    """True on CPUs with native bf16 arithmetic (AVX-512 BF16 or AMX), where autocast pays off."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype, or None for plain fp32."""
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    return torch.bfloat16 if device.type == "cpu" and cpu_supports_bf16() else None
+
+
+def prepare_run_dir(run_dir: Path, resume: bool, force: bool) -> None:
+    """Check what is in RUN_DIR against --resume / --force before anything is written."""
+    has_content = run_dir.exists() and any(run_dir.iterdir())
+    if resume:
+        if not (run_dir / STATE_DIR / "state.json").is_file():
+            raise RunDirError(f"{run_dir}: nothing to resume (no {STATE_DIR}/state.json)")
+        return
+    if has_content and not force:
+        raise RunDirError(
+            f"{run_dir} already exists and is not empty; pass --resume to continue it or --force to overwrite it"
+        )
+    if has_content and force:
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+
+class _StopRequest:
+    """Turns the first Ctrl-C / SIGTERM into a request to save and stop; a second one aborts."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopRequest:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def train(
+    cfg: TrainConfig, resume: bool = False, force: bool = False, quiet: bool = False
+) -> TrainResult:
+    """Run (or resume) a training run as configured; return where it ended."""
+    device = pick_device(cfg.device)
+    world = init_world(device.type)
+    if world.distributed and device.type == "cuda":
+        device = torch.device("cuda", world.local_rank)
+    try:
+        return _train(cfg, world, device, resume, force, quiet)
+    finally:
+        shutdown(world)
+
+
+def _train(
+    cfg: TrainConfig, world: World, device: torch.device, resume: bool, force: bool, quiet: bool
+) -> TrainResult:
+    run_dir = Path(cfg.out)
+    persona = load_persona(cfg.persona) if cfg.persona else MISO
+    if world.is_main:
+        prepare_run_dir(run_dir, resume, force)
+    barrier(world)
+    dataset = load_dataset(cfg.data)
+    tokenizer = _tokenizer(cfg, run_dir, resume, dataset.train, world)
+    train_data = encode(dataset.train, tokenizer, cfg.max_seq_len)
+    val_data = encode(dataset.val, tokenizer, cfg.max_seq_len)
+
+    torch.manual_seed(cfg.seed)
+    arch = ModelConfig(
+        vocab_size=tokenizer.vocab_size, d_model=cfg.d_model, n_layers=cfg.n_layers, n_heads=cfg.n_heads,
+        ffn_dim=cfg.ffn_dim, max_seq_len=cfg.max_seq_len,
+    )  # fmt: skip
+    model = MeowForCausalLM(arch).to(device)
+    optimizer = _optimizer(model, cfg, device)
+    counters: dict[str, Any] = {
+        "step": 0,
+        "epoch": 0,
+        "batch": 0,
+        "elapsed": 0.0,
+        "tokens": 0,
+        "total_steps": None,
+        "best": None,
+    }
+    if resume:
+        counters = load_state(run_dir, model, optimizer)
+    elif world.is_main:
+        (run_dir / CONFIG_FILE).write_text(
+            json.dumps(cfg.to_dict(), indent=2) + "\n", encoding="utf-8"
+        )
+
+    batches_per_epoch = math.ceil(len(train_data) / cfg.batch_size)
+    planned = [
+        n
+        for n in (cfg.steps, math.ceil(cfg.epochs * batches_per_epoch) if cfg.epochs else None)
+        if n
+    ]
+    if counters["total_steps"] is None and planned:
+        counters["total_steps"] = min(planned)
+    autocast_dtype = resolve_precision(cfg.precision, device)
+    net: torch.nn.Module = model
+    if world.distributed:
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    if cfg.compile:
+        net = torch.compile(net)
+    budget_s = cfg.max_minutes * 60 if cfg.max_minutes else math.inf
+    manifest_sha = hashlib.sha256((Path(cfg.data) / "manifest.json").read_bytes()).hexdigest()
+    describe = {
+        "persona": persona.name,
+        "dataset": {"path": str(cfg.data), "manifest_sha256": manifest_sha, "versions": dataset.manifest.get("versions")},
+        "versions": {"meow-train": __version__, "meow-model": meow_model.__version__, "meow-rules": meow_rules.__version__, "torch": torch.__version__},
+        "train_config": cfg.to_dict(),
+        "device": str(device),
+        "precision": str(autocast_dtype or torch.float32).removeprefix("torch."),
+        "world_size": world.size,
+        "parameters": model.num_parameters(),
+    }  # fmt: skip
+    if world.is_main and not quiet:
+        print(
+            f"training {model.num_parameters() / 1e6:.2f}M parameters on {device} ({describe['precision']}, "
+            f"{world.size} process{'es' if world.size > 1 else ''}, {torch.get_num_threads()} threads); "
+            f"{len(train_data)} train / {len(val_data)} val samples, vocab {tokenizer.vocab_size}",
+            file=sys.stderr,
+        )
+
+    bar = tqdm(
+        total=counters["total_steps"],
+        initial=counters["step"],
+        disable=quiet or not world.is_main,
+        unit="step",
+        dynamic_ncols=True,
+    )
+    metrics = (run_dir / METRICS_FILE).open("a", encoding="utf-8") if world.is_main else None
+    interrupted = False
+    start = time.perf_counter() - counters["elapsed"]
+    window_tokens, window_start = 0, time.perf_counter()
+    last_eval_step = counters["step"] if resume else -1
+
+    def elapsed() -> float:
+        return time.perf_counter() - start
+
+    def checkpoint(final: bool) -> None:
+        nonlocal last_eval_step
+        counters["elapsed"] = elapsed()
+        if last_eval_step != counters["step"]:
+            _evaluate_and_save(
+                model,
+                tokenizer,
+                val_data,
+                cfg,
+                device,
+                autocast_dtype,
+                persona,
+                counters,
+                describe,
+                run_dir,
+                metrics,
+                world,
+                final,
+            )
+            last_eval_step = counters["step"]
+        if world.is_main:
+            save_state(run_dir, model, optimizer, counters)
+        barrier(world)
+
+    net.train()
+    with _StopRequest() as stop:
+        done = False
+        while not done:
+            batches = epoch_batches(
+                train_data.lengths(), cfg.batch_size, cfg.seed, counters["epoch"]
+            )
+            while counters["batch"] < len(batches):
+                total = counters["total_steps"] or max(counters["step"] + 1, 10_000)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr_at(
+                        counters["step"], total, cfg.lr, cfg.warmup_steps, cfg.min_lr_ratio
+                    )
+                indices = shard(batches[counters["batch"]], world.rank, world.size)
+                loss, supervised = _step(
+                    net, model, optimizer, train_data, indices, cfg, device, autocast_dtype, world
+                )
+                counters["step"] += 1
+                counters["batch"] += 1
+                counters["tokens"] += supervised
+                window_tokens += supervised
+                bar.update(1)
+                if counters["step"] % cfg.log_every == 0 or counters["step"] == 1:
+                    now = time.perf_counter()
+                    rate = window_tokens / max(now - window_start, 1e-9)
+                    window_tokens, window_start = 0, now
+                    bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{rate:,.0f}")
+                    _log(
+                        metrics,
+                        {
+                            "event": "train",
+                            "step": counters["step"],
+                            "loss": loss,
+                            "lr": optimizer.param_groups[0]["lr"],
+                            "supervised_tokens_per_s": rate,
+                            "elapsed_s": elapsed(),
+                        },
+                    )
+                if counters["total_steps"] is None and counters["step"] == 30:
+                    # time budget only: fix the schedule length from the measured speed
+                    per_step = elapsed() / 30 * 1.08  # ~8% for periodic evaluation
+                    counters["total_steps"] = max(31, int(budget_s / per_step))
+                    bar.total = counters["total_steps"]
+                    bar.refresh()
+                out_of_time = elapsed() >= budget_s
+                finished = (
+                    counters["total_steps"] is not None
+                    and counters["step"] >= counters["total_steps"]
+                )
+                interrupted = broadcast_flag(stop.requested, world)
+                if interrupted or finished or out_of_time:
+                    done = True
+                    break
+                if counters["step"] % cfg.eval_every == 0:
+                    checkpoint(final=False)
+                    net.train()
+            else:
+                counters["epoch"] += 1
+                counters["batch"] = 0
+        bar.close()
+        checkpoint(final=True)
+    if metrics:
+        metrics.close()
+    best = counters["best"] or {}
+    if world.is_main and not quiet:
+        verb = "interrupted; saved" if interrupted else "finished"
+        print(f"{verb} at step {counters['step']} after {counters['elapsed'] / 60:.1f} min; best pass rate "
+              f"{best.get('pass_rate', 0):.1%} at step {best.get('step')} -> {run_dir / 'best'}", file=sys.stderr)  # fmt: skip
+    return TrainResult(
+        run_dir,
+        counters["step"],
+        best.get("pass_rate"),
+        best.get("val_loss"),
+        interrupted,
+        counters["elapsed"],
+    )
+
+
+def _tokenizer(
+    cfg: TrainConfig, run_dir: Path, resume: bool, train_examples: list, world: World
+) -> ChatTokenizer:
+    saved = run_dir / TOKENIZER_FILE
+    if resume and saved.is_file():
+        return ChatTokenizer.from_file(saved)
+    tokenizer = (
+        ChatTokenizer.from_file(cfg.tokenizer)
+        if cfg.tokenizer
+        else fit_tokenizer(train_examples, cfg.vocab_size)
+    )
+    if world.is_main:
+        tokenizer.save(saved)
+    return tokenizer
+
+
+def _optimizer(model: MeowForCausalLM, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices only (not norms)."""
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    groups = [
+        {"params": decay, "weight_decay": cfg.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95), fused=device.type == "cuda")
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None):
+    return torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext()
+
+
+def _step(
+    net: torch.nn.Module,
+    model: MeowForCausalLM,
+    optimizer: torch.optim.Optimizer,
+    data: Encoded,
+    indices: list[int],
+    cfg: TrainConfig,
+    device: torch.device,
+    dtype: torch.dtype | None,
+    world: World,
+) -> tuple[float, int]:
+    """One optimizer step on this rank's rows; returns (global mean loss, global supervised tokens)."""
+    inputs, targets = collate(data, indices)
+    inputs, targets = inputs.to(device, non_blocking=True), targets.to(device, non_blocking=True)
+    local = (targets != -100).sum()
+    count = all_reduce_sum(local.detach().clone().float(), world)
+    with _autocast(device, dtype):
+        _, loss = net(inputs, targets)
+    # scale so that DDP's gradient average equals the mean over the *global* supervised tokens
+    scaled = loss * local * world.size / count
+    optimizer.zero_grad(set_to_none=True)
+    scaled.backward()
+    if cfg.grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+    optimizer.step()
+    total_loss = all_reduce_sum((loss.detach().float() * local).reshape(1), world)
+    return float(total_loss / count), int(count)
+
+
+@torch.no_grad()
+def validation_loss(
+    model: MeowForCausalLM,
+    data: Encoded,
+    device: torch.device,
+    dtype: torch.dtype | None,
+    batch_size: int = 128,
+) -> float:
+    """Mean loss per supervised token over a whole split."""
+    model.eval()
+    total, count = 0.0, 0
+    order = sorted(range(len(data)), key=lambda i: len(data.ids[i]))
+    for start in range(0, len(order), batch_size):
+        inputs, targets = collate(data, order[start : start + batch_size])
+        n = int((targets != -100).sum())
+        with _autocast(device, dtype):
+            _, loss = model(inputs.to(device), targets.to(device))
+        total += float(loss) * n
+        count += n
+    return total / max(count, 1)
+
+
+def _evaluate_and_save(
+    model: MeowForCausalLM,
+    tokenizer: ChatTokenizer,
+    val_data: Encoded,
+    cfg: TrainConfig,
+    device: torch.device,
+    dtype: torch.dtype | None,
+    persona: Persona,
+    counters: dict[str, Any],
+    describe: dict[str, Any],
+    run_dir: Path,
+    metrics: Any,
+    world: World,
+    final: bool,
+) -> None:
+    if not world.is_main:
+        barrier(world)
+        return
+    val_loss = validation_loss(model, val_data, device, dtype)
+    report = evaluate(
+        model, tokenizer, persona, samples=1, seed=cfg.seed, limit=cfg.eval_limit
+    ).to_dict()
+    model.train()
+    score = {"step": counters["step"], "pass_rate": report["pass_rate"], "val_loss": val_loss}
+    _log(
+        metrics,
+        {"event": "eval", **score, "checks": report["checks"], "elapsed_s": counters["elapsed"]},
+    )
+    meta = {**describe, "step": counters["step"], "epoch": counters["epoch"], "wall_time_s": counters["elapsed"],
+            "val_loss": val_loss, "eval": {k: v for k, v in report.items() if k != "failures"}}  # fmt: skip
+    best = counters["best"]
+    if best is None or (score["pass_rate"], -score["val_loss"]) > (
+        best["pass_rate"],
+        -best["val_loss"],
+    ):
+        counters["best"] = score
+        save_pretrained(
+            model,
+            tokenizer,
+            run_dir / "best",
+            meta={**meta, "selected_by": "held-out pass rate, then val loss"},
+        )
+    save_pretrained(model, tokenizer, run_dir / "last", meta=meta)
+    tqdm.write(
+        f"step {counters['step']}: val loss {val_loss:.4f}, held-out pass rate {report['pass_rate']:.1%}"
+        + (" (final)" if final else ""),
+        file=sys.stderr,
+    )
+    barrier(world)
+
+
+def _log(metrics: Any, row: dict[str, Any]) -> None:
+    if metrics is not None:
+        metrics.write(json.dumps(row) + "\n")
+        metrics.flush()

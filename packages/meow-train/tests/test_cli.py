@@ -1,0 +1,113 @@
+"""The meow-train CLI: tokenizer fitting, eval reports, clean errors."""
+
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from meow_model import ChatTokenizer, MeowForCausalLM, ModelConfig, save_pretrained
+from meow_train.cli import main
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def test_tokenizer_command(dataset, tmp_path, runner):
+    out = tmp_path / "tok.json"
+    result = runner.invoke(
+        main, ["tokenizer", str(dataset), "--vocab-size", "300", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    tok = ChatTokenizer.from_file(out)
+    assert tok.vocab_size <= 300
+    again = runner.invoke(main, ["tokenizer", str(dataset), "--out", str(out)])
+    assert again.exit_code == 1 and "already exists" in again.output
+
+
+def test_tokenizer_is_fitted_on_train_only(dataset, tmp_path, runner):
+    out = tmp_path / "tok.json"
+    runner.invoke(main, ["tokenizer", str(dataset), "--vocab-size", "400", "--out", str(out)])
+    vocab = json.loads(out.read_text())["model"]["vocab"]
+    # "hungry" is frequent in train, "cat" appears only in the val prompt "hello cat"
+    assert "Ġhungry" in vocab
+    assert "Ġcat" not in vocab
+
+
+@pytest.fixture
+def model_dir(dataset, tmp_path):
+    from meow_train import fit_tokenizer, load_dataset
+
+    tokenizer = fit_tokenizer(load_dataset(dataset).train, 300)
+    torch.manual_seed(0)
+    model = MeowForCausalLM(
+        ModelConfig(
+            vocab_size=tokenizer.vocab_size,
+            d_model=32,
+            n_layers=1,
+            n_heads=2,
+            ffn_dim=32,
+            max_seq_len=64,
+        )
+    )
+    return save_pretrained(model, tokenizer, tmp_path / "model")
+
+
+def test_eval_command_writes_a_complete_report(model_dir, dataset, runner, tmp_path):
+    out = tmp_path / "report.json"
+    result = runner.invoke(
+        main,
+        [
+            "eval",
+            str(model_dir),
+            "--samples",
+            "2",
+            "--data",
+            str(dataset),
+            "--json",
+            str(out),
+            "--device",
+            "cpu",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["replies"] == 2 * report["prompts"] >= 300
+    assert set(report["checks"]) == {
+        "lowercase",
+        "length",
+        "no_banned",
+        "no_emoji_or_stage_direction",
+        "topic",
+        "coherence",
+    }
+    assert report["copy_rate"] is not None and "overall pass rate" in result.output
+
+
+def test_eval_on_missing_model_is_a_clean_error(runner, tmp_path):
+    result = runner.invoke(main, ["eval", str(tmp_path / "nope")])
+    assert result.exit_code == 1
+    assert "model directory not found" in result.output and "Traceback" not in result.output
+
+
+def test_run_refusals_are_clean(dataset, tmp_path, runner):
+    bad = runner.invoke(
+        main,
+        ["run", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "r"), "--steps", "1"],
+    )
+    assert bad.exit_code == 1 and "dataset directory not found" in bad.output
+    both = runner.invoke(
+        main, ["run", "--data", str(dataset), "--out", str(tmp_path / "r"), "--resume", "--force"]
+    )
+    assert both.exit_code == 2
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_bf16_training(dataset, tmp_path, runner):
+    result = runner.invoke(main, ["run", "--data", str(dataset), "--out", str(tmp_path / "gpu"), "--steps", "20",
+                                  "--device", "cuda", "--precision", "bf16", "--d-model", "32", "--layers", "2",
+                                  "--heads", "2", "--ffn", "64", "--vocab-size", "300", "--quiet"])  # fmt: skip
+    assert result.exit_code == 0, result.output

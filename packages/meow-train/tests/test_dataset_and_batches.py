@@ -1,0 +1,115 @@
+"""Dataset loading and refusals; bucketed batching loses or repeats nothing and masks prompts."""
+
+import json
+
+import pytest
+
+from meow_model import IGNORE_INDEX, MISO_ID
+from meow_train import (
+    DatasetError,
+    collate,
+    encode,
+    epoch_batches,
+    fit_tokenizer,
+    load_dataset,
+    shard,
+    targets_for,
+)
+
+
+def test_load_dataset(dataset):
+    ds = load_dataset(dataset)
+    assert len(ds.train) > len(ds.val) > 0
+    assert ds.manifest["format_version"] == 1
+
+
+def test_missing_and_malformed_datasets(tmp_path, dataset):
+    with pytest.raises(DatasetError, match="dataset directory not found"):
+        load_dataset(tmp_path / "nope")
+    (dataset / "manifest.json").unlink()
+    with pytest.raises(DatasetError, match=r"manifest.json: no manifest"):
+        load_dataset(dataset)
+
+
+def test_incompatible_rules_major_is_refused(tmp_path, make_dataset):
+    data = make_dataset(tmp_path / "d", rules_version="2.0.0")
+    with pytest.raises(
+        DatasetError,
+        match="made with meow-rules 2.0.0, incompatible with the installed meow-rules 1",
+    ):
+        load_dataset(data)
+
+
+def test_unsupported_format_is_refused(dataset):
+    manifest = json.loads((dataset / "manifest.json").read_text())
+    manifest["format_version"] = 7
+    (dataset / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(DatasetError, match="format_version 7 is not supported"):
+        load_dataset(dataset)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("{broken", "invalid JSON"),
+        ('{"input": "hi", "category": "greeting"}', "field 'output' is missing"),
+        ("[1, 2]", "row must be a JSON object"),
+    ],
+)
+def test_malformed_line_names_file_and_line(dataset, line, message):
+    path = dataset / "train.jsonl"
+    lines = path.read_text().splitlines()
+    lines.insert(2, line)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DatasetError, match=rf"train.jsonl:3: {message}"):
+        load_dataset(dataset)
+
+
+def test_targets_mask_the_prompt():
+    ids = [1, 3, 50, 51, 4, 60, 61, 2]  # <bos><user> p p <miso> r r <eos>
+    targets = targets_for(ids, reply_start=5)
+    assert targets == [IGNORE_INDEX] * 4 + [60, 61, 2]
+    assert len(targets) == len(ids) - 1
+
+
+@pytest.fixture
+def encoded(dataset):
+    ds = load_dataset(dataset)
+    tokenizer = fit_tokenizer(ds.train, 300)
+    return encode(ds.train, tokenizer, 64)
+
+
+def test_epoch_visits_every_sample_exactly_once(encoded):
+    lengths = encoded.lengths()
+    for epoch in range(3):
+        batches = epoch_batches(lengths, 16, seed=1, epoch=epoch)
+        flat = [i for b in batches for i in b]
+        assert sorted(flat) == list(range(len(lengths)))
+        assert all(1 <= len(b) <= 16 for b in batches)
+    assert epoch_batches(lengths, 16, 1, 0) == epoch_batches(lengths, 16, 1, 0)
+    assert epoch_batches(lengths, 16, 1, 0) != epoch_batches(lengths, 16, 1, 1)
+
+
+def test_bucketing_keeps_padding_small(encoded):
+    lengths = encoded.lengths()
+    batches = epoch_batches(lengths, 16, seed=0, epoch=0, window=8)
+    padded = sum(max(lengths[i] for i in b) * len(b) for b in batches)
+    assert padded / sum(lengths) < 1.15
+
+
+def test_shards_partition_the_global_batch():
+    batch = list(range(11))
+    parts = [shard(batch, r, 3) for r in range(3)]
+    assert sorted(i for p in parts for i in p) == batch
+
+
+def test_collate_pads_and_masks(encoded):
+    inputs, targets = collate(encoded, [0, 1, 2])
+    assert inputs.shape == targets.shape
+    for row, i in enumerate([0, 1, 2]):
+        ids, start = encoded.ids[i], encoded.reply_starts[i]
+        n = len(ids) - 1
+        assert inputs[row, :n].tolist() == ids[:-1]
+        assert (targets[row, : start - 1] == IGNORE_INDEX).all()
+        assert inputs[row, start - 1] == MISO_ID and targets[row, start - 1] == ids[start]
+        assert (targets[row, n:] == IGNORE_INDEX).all()

@@ -1,0 +1,98 @@
+"""Training: loss falls, checkpoints are real model dirs, resume is exact, bad inputs are refused."""
+
+import json
+
+import pytest
+
+from meow_model import load_pretrained
+from meow_train import RunDirError, train
+from meow_train import trainer as trainer_module
+
+
+def losses(run_dir):
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return {r["step"]: r["loss"] for r in rows if r["event"] == "train"}
+
+
+def test_loss_decreases_and_checkpoints_load(dataset, tmp_path, tiny):
+    result = train(tiny(dataset, tmp_path / "run", steps=60), quiet=True)
+    curve = losses(tmp_path / "run")
+    assert result.steps == 60 and not result.interrupted
+    assert curve[60] < 0.7 * curve[1]
+    for name in ("best", "last"):
+        loaded = load_pretrained(tmp_path / "run" / name)
+        assert loaded.meta["persona"] == "miso"
+        assert loaded.meta["versions"]["meow-train"]
+        assert 0 <= loaded.meta["eval"]["pass_rate"] <= 1
+    assert load_pretrained(tmp_path / "run" / "last").meta["step"] == 60
+    evals = [
+        json.loads(line)
+        for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+        if '"eval"' in line
+    ]
+    assert [e["step"] for e in evals] == [20, 40, 60]
+    best = max(evals, key=lambda e: (e["pass_rate"], -e["val_loss"]))
+    assert load_pretrained(tmp_path / "run" / "best").meta["step"] == best["step"]
+
+
+class _StopAfter:
+    """Stands in for the Ctrl-C handler: asks to stop after `n` steps."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.checks = n, 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+    @property
+    def requested(self) -> bool:
+        self.checks += 1
+        return self.checks >= self.n
+
+
+def test_interrupted_run_resumes_on_the_same_loss_curve(dataset, tmp_path, tiny, monkeypatch):
+    full = tmp_path / "full"
+    train(tiny(dataset, full), quiet=True)
+
+    part = tmp_path / "part"
+    monkeypatch.setattr(trainer_module, "_StopRequest", lambda: _StopAfter(27))
+    stopped = train(tiny(dataset, part), quiet=True)
+    assert stopped.interrupted and stopped.steps == 27
+    monkeypatch.undo()
+    resumed = train(tiny(dataset, part), resume=True, quiet=True)
+    assert resumed.steps == 40 and not resumed.interrupted
+    a, b = losses(full), losses(part)
+    assert sorted(a) == sorted(b) == list(range(1, 41))
+    for step in a:
+        assert b[step] == pytest.approx(a[step], rel=1e-5, abs=1e-6), step
+
+
+def test_existing_run_dir_is_refused(dataset, tmp_path, tiny):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(RunDirError, match="already exists and is not empty; pass --resume"):
+        train(tiny(dataset, out), quiet=True)
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_resume_without_state_is_refused(dataset, tmp_path, tiny):
+    with pytest.raises(RunDirError, match="nothing to resume"):
+        train(tiny(dataset, tmp_path / "empty"), resume=True, quiet=True)
+
+
+def test_force_starts_over(dataset, tmp_path, tiny):
+    out = tmp_path / "run"
+    train(tiny(dataset, out, steps=5, eval_every=5), quiet=True)
+    train(tiny(dataset, out, steps=6, eval_every=6), force=True, quiet=True)
+    assert max(losses(out)) == 6
+
+
+def test_bad_config_is_refused(dataset, tmp_path, tiny):
+    with pytest.raises(ValueError, match="give at least one of steps, epochs or max_minutes"):
+        tiny(dataset, tmp_path, steps=None)
+    with pytest.raises(ValueError, match="precision"):
+        tiny(dataset, tmp_path, precision="fp8")
