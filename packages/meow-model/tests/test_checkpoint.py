@@ -135,3 +135,15 @@ def test_broken_config_json(model, tokenizer, tmp_path):
     (path / "config.json").write_text("{")
     with pytest.raises(CheckpointError, match="config.json: not valid JSON"):
         load_pretrained(path)
+
+
+def test_incompatible_major_version_is_refused(model, tokenizer, tmp_path):
+    path = save_pretrained(model, tokenizer, tmp_path / "m")
+    config = json.loads((path / "config.json").read_text())
+    config["meow_model_version"] = "2.0.0"
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(
+        CheckpointError,
+        match=r"config.json: written by meow-model 2.0.0, incompatible with the installed meow-model 1",
+    ):
+        load_pretrained(path)

@@ -89,6 +89,15 @@ def save_pretrained(
     return directory
 
 
+def _apply_umask(staging: Path) -> None:
+    """mkdtemp makes a private (0700) directory; give the result the user's usual permissions."""
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)
+    for path in staging.iterdir():
+        path.chmod(0o666 & ~umask)
+
+
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
@@ -120,6 +129,12 @@ def load_pretrained(
         raise CheckpointError(
             f"{config_path}: format version {version} was written by a newer meow-model "
             f"({config.get('meow_model_version', '?')}); this meow-model {__version__} reads format {FORMAT_VERSION}"
+        )
+    made_by = str(config.get("meow_model_version", ""))
+    if made_by.split(".")[0] != __version__.split(".")[0]:
+        raise CheckpointError(
+            f"{config_path}: written by meow-model {made_by or '(unknown)'}, incompatible with the installed "
+            f"meow-model {__version__} (major versions differ)"
         )
     try:
         arch = ModelConfig.from_dict(config.get("architecture", {}))

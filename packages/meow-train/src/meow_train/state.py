@@ -42,6 +42,8 @@ def save_state(
     for index, slots in opt["state"].items():
         for name, value in slots.items():
             moments[f"{index}.{name}"] = value.detach().contiguous().cpu()
+    for stale in run_dir.glob(".state-*"):  # staging left behind by a killed process
+        shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=".state-", dir=run_dir))
     try:
         save_file(weights, str(staging / "model.safetensors"))

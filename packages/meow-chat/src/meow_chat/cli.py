@@ -1,0 +1,156 @@
+"""`meow-chat`: talk to Miso. Interactive in a terminal, one reply per line when piped."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sys
+from pathlib import Path
+
+import click
+
+import meow_model
+from meow_chat.__about__ import __version__
+from meow_chat.bundled import (
+    DEFAULT_MAX_NEW_TOKENS,
+    DEFAULT_TEMPERATURE,
+    DEFAULT_TOP_K,
+    DEFAULT_TOP_P,
+    bundled_model_dir,
+)
+from meow_chat.session import ChatSession
+from meow_model import CheckpointError, SamplingConfig
+
+EXIT_WORDS = {"quit", "exit", ":q", "/quit", "/exit"}
+
+
+def _version_message() -> str:
+    return f"meow-chat {__version__} (meow-model {meow_model.__version__})"
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("prompt", nargs=-1)
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(path_type=Path),
+    help="Model directory (default: the bundled Miso).",
+)
+@click.option(
+    "--temperature",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_TEMPERATURE,
+    show_default=True,
+    help="0 = greedy.",
+)
+@click.option("--top-k", type=click.IntRange(min=0), default=DEFAULT_TOP_K, show_default=True)
+@click.option(
+    "--top-p", type=click.FloatRange(0, 1, min_open=True), default=DEFAULT_TOP_P, show_default=True
+)
+@click.option("--seed", type=int, help="Make replies reproducible.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or mps.")
+@click.option(
+    "--max-new-tokens",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_NEW_TOKENS,
+    show_default=True,
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="With piped input: JSON lines with prompt, reply, tokens, ms.",
+)
+@click.version_option(__version__, message=_version_message())
+def main(
+    prompt: tuple[str, ...],
+    model_dir: Path | None,
+    temperature: float,
+    top_k: int,
+    top_p: float,
+    seed: int | None,
+    device: str,
+    max_new_tokens: int,
+    as_json: bool,
+) -> None:
+    """Chat with Miso, a small house cat living in a tiny language model.
+
+    With PROMPT: print one reply and exit. In a terminal: an interactive chat (quit, exit or
+    Ctrl-D to leave). With piped input: one reply per input line.
+    """
+    sampling = SamplingConfig(
+        temperature=temperature, top_k=top_k, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed
+    )
+    directory = model_dir or bundled_model_dir()
+    try:
+        session = ChatSession.open(directory, sampling, device)
+    except (CheckpointError, ValueError, OSError) as exc:
+        click.echo(f"meow-chat: error: cannot load model from {directory}: {exc}", err=True)
+        sys.exit(2)
+    if prompt:
+        _one_shot(session, " ".join(prompt), as_json)
+    elif sys.stdin.isatty():
+        _interactive(session)
+    else:
+        _batch(session, as_json)
+
+
+def _one_shot(session: ChatSession, prompt: str, as_json: bool) -> None:
+    if as_json:
+        _emit_json(session, prompt)
+        return
+    for piece in session.stream(prompt):
+        click.echo(piece, nl=False)
+    click.echo()
+
+
+def _emit_json(session: ChatSession, prompt: str) -> None:
+    reply, tokens, ms = session.reply(prompt)
+    click.echo(
+        json.dumps(
+            {"prompt": prompt, "reply": reply, "tokens": tokens, "ms": round(ms, 1)},
+            ensure_ascii=False,
+        )
+    )
+
+
+def _batch(session: ChatSession, as_json: bool) -> None:
+    # read bytes and decode leniently: invalid UTF-8 becomes U+FFFD, never an exception
+    stdin = (
+        io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+        if hasattr(sys.stdin, "buffer")
+        else sys.stdin
+    )
+    for line in stdin:
+        prompt = line.strip()
+        if not prompt:
+            continue
+        if as_json:
+            _emit_json(session, prompt)
+        else:
+            click.echo(session.reply(prompt)[0])
+        sys.stdout.flush()
+
+
+def _interactive(session: ChatSession) -> None:
+    with contextlib.suppress(ImportError):
+        import readline  # noqa: F401 - gives input() line editing and history where available
+    click.echo("miso is listening. type quit, exit or press ctrl-d to leave.")
+    while True:
+        try:
+            prompt = input("you: ").strip()
+        except (EOFError, KeyboardInterrupt):
+            click.echo()
+            return
+        if not prompt:
+            continue
+        if prompt.lower() in EXIT_WORDS:
+            return
+        click.echo("miso: ", nl=False)
+        try:
+            for piece in session.stream(prompt):
+                click.echo(piece, nl=False)
+        except KeyboardInterrupt:
+            pass
+        click.echo()

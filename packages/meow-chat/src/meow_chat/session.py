@@ -1,0 +1,46 @@
+"""A loaded model plus sampling settings: what every chat mode talks to."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from meow_model import Pretrained, SamplingConfig, generate, load_pretrained, pick_device, stream
+
+
+@dataclass
+class ChatSession:
+    """Replies from one model; each reply gets its own seed (`seed`, `seed + 1`, …) when seeded."""
+
+    pretrained: Pretrained
+    sampling: SamplingConfig
+    turns: int = 0
+
+    @classmethod
+    def open(cls, model_dir: Path, sampling: SamplingConfig, device: str = "auto") -> ChatSession:
+        return cls(load_pretrained(model_dir, device=pick_device(device)), sampling)
+
+    def _next_sampling(self) -> SamplingConfig:
+        cfg = (
+            self.sampling
+            if self.sampling.seed is None
+            else replace(self.sampling, seed=self.sampling.seed + self.turns)
+        )
+        self.turns += 1
+        return cfg
+
+    def stream(self, prompt: str) -> Iterator[str]:
+        yield from stream(
+            self.pretrained.model, self.pretrained.tokenizer, prompt, self._next_sampling()
+        )
+
+    def reply(self, prompt: str) -> tuple[str, int, float]:
+        """(reply text on one line, generated tokens, milliseconds)."""
+        start = time.perf_counter()
+        out = generate(
+            self.pretrained.model, self.pretrained.tokenizer, prompt, self._next_sampling()
+        )
+        ms = (time.perf_counter() - start) * 1000
+        return " ".join(out.text.split()), len(out.token_ids), ms

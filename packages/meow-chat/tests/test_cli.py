@@ -1,0 +1,121 @@
+"""The meow-chat CLI, through click's runner and as a real subprocess."""
+
+import json
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+
+import meow_model
+from meow_chat import __version__, bundled_model_dir
+from meow_chat.cli import main
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def test_one_shot(runner, tiny_model_dir):
+    result = runner.invoke(
+        main, ["--model", str(tiny_model_dir), "--seed", "1", "--max-new-tokens", "5", "hi", "miso"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith("\n") and result.output.count("\n") == 1
+
+
+def test_one_shot_is_reproducible_with_a_seed(runner, tiny_model_dir):
+    args = ["--model", str(tiny_model_dir), "--seed", "3", "--max-new-tokens", "8", "hi miso"]
+    assert runner.invoke(main, args).output == runner.invoke(main, args).output
+
+
+def test_stdin_batch_json_skips_blank_lines_and_replaces_bad_utf8(runner, tiny_model_dir):
+    data = b"hi miso\n\n   \nare you hungry\n\xff\xfe broken\n"
+    result = runner.invoke(
+        main,
+        ["--model", str(tiny_model_dir), "--json", "--max-new-tokens", "4", "--seed", "0"],
+        input=data,
+    )
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [r["prompt"] for r in rows] == ["hi miso", "are you hungry", "\ufffd\ufffd broken"]
+    assert all(set(r) == {"prompt", "reply", "tokens", "ms"} for r in rows)
+    assert all(r["tokens"] <= 4 and r["ms"] >= 0 for r in rows)
+
+
+def test_stdin_batch_plain_one_line_per_prompt(runner, tiny_model_dir):
+    result = runner.invoke(
+        main, ["--model", str(tiny_model_dir), "--max-new-tokens", "6"], input="a\nb\nc\n"
+    )
+    assert result.exit_code == 0
+    assert len(result.output.splitlines()) == 3
+
+
+def test_missing_model_dir_exits_2_with_one_line(runner, tmp_path):
+    result = runner.invoke(main, ["--model", str(tmp_path / "nope"), "hi"])
+    assert result.exit_code == 2
+    assert result.output.strip().count("\n") == 0
+    assert f"cannot load model from {tmp_path / 'nope'}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_broken_model_dir_exits_2(runner, tiny_model_dir, tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for f in tiny_model_dir.iterdir():
+        (broken / f.name).write_bytes(f.read_bytes())
+    (broken / "model.safetensors").write_bytes(b"garbage")
+    result = runner.invoke(main, ["--model", str(broken), "hi"])
+    assert result.exit_code == 2 and "model.safetensors" in result.output
+
+
+def test_version(runner):
+    result = runner.invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"meow-chat {__version__} (meow-model {meow_model.__version__})"
+
+
+def test_bad_option_is_a_usage_error(runner):
+    assert runner.invoke(main, ["--temperature", "-1", "hi"]).exit_code == 2
+
+
+def test_subprocess_one_shot_and_batch(meow_chat_exe, tiny_model_dir):
+    one = subprocess.run(
+        [*meow_chat_exe, "--model", str(tiny_model_dir), "--max-new-tokens", "4", "hi"],
+        capture_output=True,
+        timeout=120,
+    )
+    assert one.returncode == 0, one.stderr
+    batch = subprocess.run(
+        [*meow_chat_exe, "--model", str(tiny_model_dir), "--json", "--max-new-tokens", "4"],
+        input=b"hi\n\nbowl\xff\n", capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert batch.returncode == 0, batch.stderr
+    prompts = [json.loads(line)["prompt"] for line in batch.stdout.decode().splitlines()]
+    assert prompts == ["hi", "bowl\ufffd"]
+    missing = subprocess.run(
+        [*meow_chat_exe, "--model", "/nonexistent/miso", "hi"], capture_output=True, timeout=120
+    )
+    assert missing.returncode == 2
+    assert missing.stderr.decode().count("\n") == 1 and b"Traceback" not in missing.stderr
+
+
+def test_bundled_model_is_in_the_package():
+    path = bundled_model_dir()
+    assert {p.name for p in path.iterdir()} >= {
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "meta.json",
+        "MODEL_CARD.md",
+    }
+    assert (path / "model.safetensors").stat().st_size <= 8_000_000
+
+
+def test_bundled_model_answers_in_character(runner):
+    from meow_rules import check  # test-only dependency: meow-chat itself never imports it
+
+    result = runner.invoke(main, ["--seed", "0", "hi miso"])
+    assert result.exit_code == 0
+    reply = result.output.strip()
+    assert reply and check(reply, "greeting").ok, reply
