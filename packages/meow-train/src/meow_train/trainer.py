@@ -209,10 +209,11 @@ def _train(
             file=sys.stderr,
         )
 
+    # disable=None lets tqdm draw only on a terminal, so logs and CI output stay clean
     bar = tqdm(
         total=counters["total_steps"],
         initial=counters["step"],
-        disable=quiet or not world.is_main,
+        disable=True if quiet or not world.is_main else None,
         unit="step",
         dynamic_ncols=True,
     )
