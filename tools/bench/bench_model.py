@@ -31,21 +31,11 @@ from meow_rules import MISO
 
 
 def fitted_tokenizer(vocab_size: int = 2048) -> ChatTokenizer:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
     from meow_data import GenerateConfig, generate
-    from meow_model import SPECIAL_TOKENS
+    from meow_train import Example, fit_tokenizer
 
     samples = generate(GenerateConfig(n=5000, seed=0)).train
-    tk = Tokenizer(models.BPE())
-    tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tk.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS),
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
-    )  # fmt: skip
-    tk.train_from_iterator((t for s in samples for t in (s.input, s.output)), trainer)
-    return ChatTokenizer(tk)
+    return fit_tokenizer([Example(s.input, s.output, s.category) for s in samples], vocab_size)
 
 
 def recompute_loop(model: MeowForCausalLM, ids: list[int], n: int) -> list[int]:
