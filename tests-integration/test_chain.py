@@ -75,3 +75,11 @@ def test_chain_on_cuda_bf16(miso_data, tmp_path):
     assert losses[300] < 0.5 * losses[1]
     chat = cli("meow-chat", "--model", run / "best", "--device", "cuda", "hi miso")
     assert chat.stdout.strip()
+
+
+def test_bundled_miso_answers_in_character():
+    from meow_rules import check
+
+    reply = cli("meow-chat", "--seed", "0", "hi miso").stdout.decode().strip()
+    verdict = check(reply, "greeting")
+    assert verdict.ok, f"{reply!r}: {verdict.reason}"
