@@ -1,7 +1,6 @@
 """Model directories: exact round trip, half-precision storage, and every refusal path."""
 
 import json
-import pickle
 
 import pytest
 import torch
@@ -68,7 +67,9 @@ def test_missing_directory_and_files(model, tokenizer, tmp_path):
 def test_pickled_checkpoint_is_refused(tmp_path):
     path = tmp_path / "legacy"
     path.mkdir()
-    (path / "best.pt").write_bytes(pickle.dumps({"state": [1, 2, 3]}))
+    (path / "best.pt").write_bytes(
+        b"\x80\x04K\x01."
+    )  # a real pickle stream (protocol 4, the int 1)
     with pytest.raises(CheckpointError, match=r"best.pt: pickled checkpoints are never loaded"):
         load_pretrained(path)
 

@@ -22,7 +22,8 @@ _FRAGMENT_KINDS = ("openers", "sensory", "redirects")
 _SLOT = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _BRACE = re.compile(r"[{}]")
 
-DEFAULT_PROBABILITIES = {"opener": 0.5, "sensory": 0.45, "redirect": 0.55}
+# Inclusion probabilities of the optional reply slots, unless a bank sets its own.
+P_OPENER, P_SENSORY, P_REDIRECT = 0.5, 0.45, 0.55
 
 
 class BankError(ValueError):
@@ -120,9 +121,9 @@ def _load_category(
         cores=tuple(cores),
         sensory=tuple(parts["sensory"]),
         redirects=tuple(parts["redirects"]),
-        p_opener=reply.probability("p_opener", DEFAULT_PROBABILITIES["opener"]),
-        p_sensory=reply.probability("p_sensory", DEFAULT_PROBABILITIES["sensory"]),
-        p_redirect=reply.probability("p_redirect", DEFAULT_PROBABILITIES["redirect"]),
+        p_opener=reply.probability("p_opener", P_OPENER),
+        p_sensory=reply.probability("p_sensory", P_SENSORY),
+        p_redirect=reply.probability("p_redirect", P_REDIRECT),
         templates=tuple(prompt.str_list("templates")),
         slots={name: tuple(prompt.str_list(f"slots.{name}")) for name in prompt.table("slots")},
         prefixes=prefixes,

@@ -10,7 +10,7 @@ it has seen (closed-world fluency).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from meow_model import ChatTokenizer, MeowForCausalLM, SamplingConfig, generate_batch
 from meow_rules import CHECKS, HARD_NEGATIVE, MISO, Persona, check
@@ -144,11 +144,11 @@ def evaluate(
     prompts = [(p.prompt, p.category) for p in persona.eval_prompts][:limit]
     outputs = []
     for k in range(samples):
-        cfg = SamplingConfig(**{**sampling.__dict__, "seed": seed + k})
+        cfg = replace(sampling, seed=seed + k)
         outputs.append(
             [r.text for r in generate_batch(model, tokenizer, [p for p, _ in prompts], cfg)]
         )
-    sampling_info = {k: v for k, v in sampling.__dict__.items() if k != "seed"} | {
+    sampling_info = {k: v for k, v in asdict(sampling).items() if k != "seed"} | {
         "seeds": [seed + k for k in range(samples)]
     }
     return EvalReport(
