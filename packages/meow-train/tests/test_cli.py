@@ -86,6 +86,26 @@ def test_eval_command_writes_a_complete_report(model_dir, dataset, runner, tmp_p
     assert report["copy_rate"] is not None and "overall pass rate" in result.output
 
 
+def test_eval_report_path_that_cannot_be_written(model_dir, runner, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = runner.invoke(
+        main,
+        [
+            "eval",
+            str(model_dir),
+            "--samples",
+            "1",
+            "--json",
+            str(blocker / "r.json"),
+            "--device",
+            "cpu",
+        ],
+    )
+    assert result.exit_code == 1
+    assert "cannot write the report" in result.output and "Traceback" not in result.output
+
+
 def test_eval_on_missing_model_is_a_clean_error(runner, tmp_path):
     result = runner.invoke(main, ["eval", str(tmp_path / "nope")])
     assert result.exit_code == 1

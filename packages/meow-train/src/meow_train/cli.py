@@ -199,7 +199,12 @@ def eval_cmd(model_dir: Path, persona: Path | None, samples: int, temperature: f
     report = evaluate(
         loaded.model, loaded.tokenizer, persona_obj, samples, sampling, seed, train_replies
     ).to_dict()
-    out = json_out or model_dir / "eval.json"
-    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     click.echo(format_report(report))
+    out = json_out or model_dir / "eval.json"
+    try:
+        out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot write the report to {out}: {exc} (choose another path with --json)"
+        ) from None
     click.echo(f"report written to {out}")
