@@ -222,6 +222,19 @@ def _train(
     start = time.perf_counter() - counters["elapsed"]
     window_tokens, window_start = 0, time.perf_counter()
     last_eval_step = counters["step"] if resume else -1
+    evaluate_and_save = _Evaluator(
+        model,
+        tokenizer,
+        val_data,
+        cfg,
+        device,
+        autocast_dtype,
+        persona,
+        describe,
+        run_dir,
+        metrics,
+        world,
+    )
 
     def elapsed() -> float:
         return time.perf_counter() - start
@@ -230,21 +243,7 @@ def _train(
         nonlocal last_eval_step
         counters["elapsed"] = elapsed()
         if last_eval_step != counters["step"]:
-            _evaluate_and_save(
-                model,
-                tokenizer,
-                val_data,
-                cfg,
-                device,
-                autocast_dtype,
-                persona,
-                counters,
-                describe,
-                run_dir,
-                metrics,
-                world,
-                final,
-            )
+            evaluate_and_save(counters, final)
             last_eval_step = counters["step"]
         if world.is_main:
             save_state(run_dir, model, optimizer, counters)
@@ -410,55 +409,60 @@ def validation_loss(
     return total / max(count, 1)
 
 
-def _evaluate_and_save(
-    model: MeowForCausalLM,
-    tokenizer: ChatTokenizer,
-    val_data: Encoded,
-    cfg: TrainConfig,
-    device: torch.device,
-    dtype: torch.dtype | None,
-    persona: Persona,
-    counters: dict[str, Any],
-    describe: dict[str, Any],
-    run_dir: Path,
-    metrics: Any,
-    world: World,
-    final: bool,
-) -> None:
-    if not world.is_main:
-        barrier(world)
-        return
-    val_loss = validation_loss(model, val_data, device, dtype)
-    report = evaluate(
-        model, tokenizer, persona, samples=1, seed=cfg.seed, limit=cfg.eval_limit
-    ).to_dict()
-    model.train()
-    score = {"step": counters["step"], "pass_rate": report["pass_rate"], "val_loss": val_loss}
-    _log(
-        metrics,
-        {"event": "eval", **score, "checks": report["checks"], "elapsed_s": counters["elapsed"]},
-    )
-    meta = {**describe, "step": counters["step"], "epoch": counters["epoch"], "wall_time_s": counters["elapsed"],
-            "val_loss": val_loss, "eval": {k: v for k, v in report.items() if k != "failures"}}  # fmt: skip
-    best = counters["best"]
-    if best is None or (score["pass_rate"], -score["val_loss"]) > (
-        best["pass_rate"],
-        -best["val_loss"],
-    ):
-        counters["best"] = score
-        save_pretrained(
-            model,
-            tokenizer,
-            run_dir / "best",
-            meta={**meta, "selected_by": "held-out pass rate, then val loss"},
+@dataclass
+class _Evaluator:
+    """Everything a periodic evaluation needs; calling it scores the model and saves best/ and last/."""
+
+    model: MeowForCausalLM
+    tokenizer: ChatTokenizer
+    val_data: Encoded
+    cfg: TrainConfig
+    device: torch.device
+    dtype: torch.dtype | None
+    persona: Persona
+    describe: dict[str, Any]
+    run_dir: Path
+    metrics: Any
+    world: World
+
+    def __call__(self, counters: dict[str, Any], final: bool) -> None:
+        if self.world.is_main:
+            self._evaluate_and_save(counters, final)
+        barrier(self.world)
+
+    def _evaluate_and_save(self, counters: dict[str, Any], final: bool) -> None:
+        model, tokenizer = self.model, self.tokenizer
+        val_loss = validation_loss(model, self.val_data, self.device, self.dtype)
+        report = evaluate(
+            model, tokenizer, self.persona, samples=1, seed=self.cfg.seed, limit=self.cfg.eval_limit
+        ).to_dict()
+        model.train()
+        score = {"step": counters["step"], "pass_rate": report["pass_rate"], "val_loss": val_loss}
+        _log(
+            self.metrics,
+            {
+                "event": "eval",
+                **score,
+                "checks": report["checks"],
+                "elapsed_s": counters["elapsed"],
+            },
         )
-    save_pretrained(model, tokenizer, run_dir / "last", meta=meta)
-    tqdm.write(
-        f"step {counters['step']}: val loss {val_loss:.4f}, held-out pass rate {report['pass_rate']:.1%}"
-        + (" (final)" if final else ""),
-        file=sys.stderr,
-    )
-    barrier(world)
+        meta = {**self.describe, "step": counters["step"], "epoch": counters["epoch"], "wall_time_s": counters["elapsed"],
+                "val_loss": val_loss, "eval": {k: v for k, v in report.items() if k != "failures"}}  # fmt: skip
+        best = counters["best"]
+        if best is None or (score["pass_rate"], -score["val_loss"]) > (
+            best["pass_rate"],
+            -best["val_loss"],
+        ):
+            counters["best"] = score
+            best_meta = {**meta, "selected_by": "held-out pass rate, then val loss"}
+            save_pretrained(model, tokenizer, self.run_dir / "best", meta=best_meta)
+        save_pretrained(model, tokenizer, self.run_dir / "last", meta=meta)
+        suffix = " (final)" if final else ""
+        tqdm.write(
+            f"step {counters['step']}: val loss {val_loss:.4f}, held-out pass rate {report['pass_rate']:.1%}{suffix}",
+            file=sys.stderr,
+        )
 
 
 def _log(metrics: Any, row: dict[str, Any]) -> None:
