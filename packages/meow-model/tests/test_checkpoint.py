@@ -148,3 +148,10 @@ def test_incompatible_major_version_is_refused(model, tokenizer, tmp_path):
         match=r"config.json: written by meow-model 2.0.0, incompatible with the installed meow-model 1",
     ):
         load_pretrained(path)
+
+
+def test_swap_interrupted_between_renames_is_recovered(model, tokenizer, tmp_path):
+    path = save_pretrained(model, tokenizer, tmp_path / "m", meta={"v": 1})
+    path.rename(tmp_path / ".m-old-4242")  # killed after moving the old copy aside
+    assert load_pretrained(tmp_path / "m").meta["v"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]

@@ -96,3 +96,22 @@ def test_bad_config_is_refused(dataset, tmp_path, tiny):
         tiny(dataset, tmp_path, steps=None)
     with pytest.raises(ValueError, match="precision"):
         tiny(dataset, tmp_path, precision="fp8")
+
+
+def test_resume_recovers_a_state_swap_cut_between_renames(dataset, tmp_path, tiny, monkeypatch):
+    run = tmp_path / "run"
+    monkeypatch.setattr(trainer_module, "_StopRequest", lambda: _StopAfter(12))
+    train(tiny(dataset, run, steps=20, eval_every=10), quiet=True)
+    monkeypatch.undo()
+    (run / "state").rename(run / ".state-old-4242")  # killed after moving the old state aside
+    result = train(tiny(dataset, run, steps=20, eval_every=10), resume=True, quiet=True)
+    assert result.steps == 20
+    assert not list(run.glob(".state-*"))
+
+
+def test_resuming_a_finished_run_does_nothing(dataset, tmp_path, tiny):
+    run = tmp_path / "run"
+    train(tiny(dataset, run, steps=10, eval_every=10), quiet=True)
+    result = train(tiny(dataset, run, steps=10, eval_every=10), resume=True, quiet=True)
+    assert result.steps == 10
+    assert max(losses(run)) == 10

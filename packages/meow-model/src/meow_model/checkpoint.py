@@ -103,6 +103,8 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def _swap_into_place(staging: Path, directory: Path) -> None:
+    """Replace `directory` with `staging`: two renames, with the old copy kept until the second."""
+    recover_swapped(directory)
     if not directory.exists():
         os.replace(staging, directory)
         return
@@ -112,11 +114,23 @@ def _swap_into_place(staging: Path, directory: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def recover_swapped(directory: Path) -> None:
+    """Undo a swap interrupted between its two renames: bring the previous copy back."""
+    if directory.exists():
+        return
+    leftovers = sorted(
+        directory.parent.glob(f".{directory.name}-old-*"), key=lambda p: p.stat().st_mtime
+    )
+    if leftovers:
+        os.replace(leftovers[-1], directory)
+
+
 def load_pretrained(
     directory: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
 ) -> Pretrained:
     """Load a model directory written by `save_pretrained`, checking every file on the way."""
     directory = Path(directory)
+    recover_swapped(directory)
     if not directory.is_dir():
         raise CheckpointError(f"{directory}: model directory not found")
     _refuse_pickles(directory)

@@ -42,6 +42,7 @@ def save_state(
     for index, slots in opt["state"].items():
         for name, value in slots.items():
             moments[f"{index}.{name}"] = value.detach().contiguous().cpu()
+    recover_state(run_dir)
     for stale in run_dir.glob(".state-*"):  # staging left behind by a killed process
         shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=".state-", dir=run_dir))
@@ -63,10 +64,20 @@ def save_state(
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def recover_state(run_dir: Path) -> None:
+    """A process killed between the two renames of `save_state` leaves the previous state aside; restore it."""
+    if (run_dir / STATE_DIR).exists():
+        return
+    leftovers = sorted(run_dir.glob(".state-old-*"), key=lambda p: p.stat().st_mtime)
+    if leftovers:
+        os.replace(leftovers[-1], run_dir / STATE_DIR)
+
+
 def load_state(
     run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer
 ) -> dict[str, Any]:
     """Restore model and optimizer from RUN_DIR/state; return the loop counters."""
+    recover_state(run_dir)
     state_dir = run_dir / STATE_DIR
     if not (state_dir / "state.json").is_file():
         raise StateError(f"{state_dir}: no training state to resume from")

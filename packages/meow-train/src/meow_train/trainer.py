@@ -42,7 +42,7 @@ from meow_train.distributed import (
 )
 from meow_train.evaluate import evaluate
 from meow_train.schedule import lr_at
-from meow_train.state import STATE_DIR, load_state, save_state
+from meow_train.state import STATE_DIR, load_state, recover_state, save_state
 from meow_train.tokenizer_fit import fit_tokenizer
 
 TOKENIZER_FILE = "tokenizer.json"
@@ -88,6 +88,7 @@ def prepare_run_dir(run_dir: Path, resume: bool, force: bool) -> None:
     """Check what is in RUN_DIR against --resume / --force before anything is written."""
     has_content = run_dir.exists() and any(run_dir.iterdir())
     if resume:
+        recover_state(run_dir)
         if not (run_dir / STATE_DIR / "state.json").is_file():
             raise RunDirError(f"{run_dir}: nothing to resume (no {STATE_DIR}/state.json)")
         return
@@ -251,7 +252,8 @@ def _train(
 
     net.train()
     with _StopRequest() as stop:
-        done = False
+        # a resumed run that had already finished has nothing left to do
+        done = counters["total_steps"] is not None and counters["step"] >= counters["total_steps"]
         while not done:
             batches = epoch_batches(
                 train_data.lengths(), cfg.batch_size, cfg.seed, counters["epoch"]
