@@ -5,10 +5,14 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-DEFAULT_TEMPERATURE = 0.7
-DEFAULT_TOP_K = 40
-DEFAULT_TOP_P = 0.95
-DEFAULT_MAX_NEW_TOKENS = 64
+from meow_model import SamplingConfig
+
+# meow-chat samples with meow-model's defaults, the settings the bundled model is evaluated at
+_DEFAULTS = SamplingConfig()
+DEFAULT_TEMPERATURE = _DEFAULTS.temperature
+DEFAULT_TOP_K = _DEFAULTS.top_k
+DEFAULT_TOP_P = _DEFAULTS.top_p
+DEFAULT_MAX_NEW_TOKENS = _DEFAULTS.max_new_tokens
 
 
 def bundled_model_dir() -> Path:

@@ -7,6 +7,7 @@ safe (pickle-free) model directories.
 """
 
 from meow_model.__about__ import __version__
+from meow_model.atomic_dir import recover_directory, swap_directory
 from meow_model.checkpoint import (
     FORMAT_VERSION,
     MODEL_FILES,
@@ -65,8 +66,10 @@ __all__ = [
     "next_token",
     "pick_device",
     "prompt_ids",
+    "recover_directory",
     "rope_tables",
     "rotate_half",
     "save_pretrained",
     "stream",
+    "swap_directory",
 ]

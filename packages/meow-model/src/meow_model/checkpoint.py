@@ -20,6 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from meow_model.__about__ import __version__
+from meow_model.atomic_dir import recover_directory, swap_directory
 from meow_model.config import ModelConfig
 from meow_model.model import MeowForCausalLM
 from meow_model.tokenizer import ChatTokenizer, TokenizerError
@@ -83,7 +84,7 @@ def save_pretrained(
         tokenizer.save(staging / TOKENIZER_FILE)
         _write_json(staging / CONFIG_FILE, config)
         _write_json(staging / META_FILE, {"meow_model_version": __version__, **(meta or {})})
-        _swap_into_place(staging, directory)
+        swap_directory(staging, directory)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return directory
@@ -102,35 +103,12 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def _swap_into_place(staging: Path, directory: Path) -> None:
-    """Replace `directory` with `staging`: two renames, with the old copy kept until the second."""
-    recover_swapped(directory)
-    if not directory.exists():
-        os.replace(staging, directory)
-        return
-    old = directory.with_name(f".{directory.name}-old-{os.getpid()}")
-    os.replace(directory, old)
-    os.replace(staging, directory)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def recover_swapped(directory: Path) -> None:
-    """Undo a swap interrupted between its two renames: bring the previous copy back."""
-    if directory.exists():
-        return
-    leftovers = sorted(
-        directory.parent.glob(f".{directory.name}-old-*"), key=lambda p: p.stat().st_mtime
-    )
-    if leftovers:
-        os.replace(leftovers[-1], directory)
-
-
 def load_pretrained(
     directory: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
 ) -> Pretrained:
     """Load a model directory written by `save_pretrained`, checking every file on the way."""
     directory = Path(directory)
-    recover_swapped(directory)
+    recover_directory(directory)
     if not directory.is_dir():
         raise CheckpointError(f"{directory}: model directory not found")
     _refuse_pickles(directory)

@@ -28,6 +28,9 @@ class KVCache:
         self.values = torch.empty(shape, dtype=dtype, device=device)
         self.max_len = max_len
         self.length = 0
+        self.decode_plan: tuple | None = (
+            None  # the model's flat decode weights, fetched on first step
+        )
 
     def store(
         self, layer: int, k: torch.Tensor, v: torch.Tensor

@@ -233,7 +233,9 @@ class MeowForCausalLM(nn.Module):
     def _decode_one(self, token: torch.Tensor, cache: KVCache) -> torch.Tensor:
         """One new token per row at a shared position: the streaming hot path, with as few ops as possible."""
         cfg = self.config
-        layers, rope = self._decode_plan()
+        if cache.decode_plan is None:  # weights cannot change during a generation: check them once
+            cache.decode_plan = self._decode_plan()
+        layers, rope = cache.decode_plan
         b, pos = token.shape[0], cache.length
         eps, shape = cfg.norm_eps, (cfg.d_model,)
         rot = rope[pos]

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from meow_model import ChatTokenizer, MeowForCausalLM, SamplingConfig, generate_batch
 from meow_rules import CHECKS, HARD_NEGATIVE, MISO, Persona, check
 
-DEFAULT_SAMPLING = SamplingConfig(temperature=0.7, top_k=40, top_p=0.95, max_new_tokens=64)
+DEFAULT_SAMPLING = SamplingConfig()  # meow-model's defaults, which meow-chat also uses
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ previous state intact and never a mixture of two.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import Any
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
+
+from meow_model import recover_directory, swap_directory
 
 STATE_DIR = "state"
 
@@ -42,7 +43,7 @@ def save_state(
     for index, slots in opt["state"].items():
         for name, value in slots.items():
             moments[f"{index}.{name}"] = value.detach().contiguous().cpu()
-    recover_state(run_dir)
+    recover_directory(run_dir / STATE_DIR)
     for stale in run_dir.glob(".state-*"):  # staging left behind by a killed process
         shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=".state-", dir=run_dir))
@@ -54,30 +55,16 @@ def save_state(
             + "\n",
             encoding="utf-8",
         )
-        target = run_dir / STATE_DIR
-        old = run_dir / f".state-old-{os.getpid()}"
-        if target.exists():
-            os.replace(target, old)
-        os.replace(staging, target)
-        shutil.rmtree(old, ignore_errors=True)
+        swap_directory(staging, run_dir / STATE_DIR)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def recover_state(run_dir: Path) -> None:
-    """A process killed between the two renames of `save_state` leaves the previous state aside; restore it."""
-    if (run_dir / STATE_DIR).exists():
-        return
-    leftovers = sorted(run_dir.glob(".state-old-*"), key=lambda p: p.stat().st_mtime)
-    if leftovers:
-        os.replace(leftovers[-1], run_dir / STATE_DIR)
 
 
 def load_state(
     run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer
 ) -> dict[str, Any]:
     """Restore model and optimizer from RUN_DIR/state; return the loop counters."""
-    recover_state(run_dir)
+    recover_directory(run_dir / STATE_DIR)
     state_dir = run_dir / STATE_DIR
     if not (state_dir / "state.json").is_file():
         raise StateError(f"{state_dir}: no training state to resume from")

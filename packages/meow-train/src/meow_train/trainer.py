@@ -26,7 +26,14 @@ from tqdm import tqdm
 
 import meow_model
 import meow_rules
-from meow_model import ChatTokenizer, MeowForCausalLM, ModelConfig, pick_device, save_pretrained
+from meow_model import (
+    ChatTokenizer,
+    MeowForCausalLM,
+    ModelConfig,
+    pick_device,
+    recover_directory,
+    save_pretrained,
+)
 from meow_rules import MISO, Persona, load_persona
 from meow_train.__about__ import __version__
 from meow_train.batches import collate, epoch_batches, shard
@@ -42,7 +49,7 @@ from meow_train.distributed import (
 )
 from meow_train.evaluate import evaluate
 from meow_train.schedule import lr_at
-from meow_train.state import STATE_DIR, load_state, recover_state, save_state
+from meow_train.state import STATE_DIR, load_state, save_state
 from meow_train.tokenizer_fit import fit_tokenizer
 
 TOKENIZER_FILE = "tokenizer.json"
@@ -88,7 +95,7 @@ def prepare_run_dir(run_dir: Path, resume: bool, force: bool) -> None:
     """Check what is in RUN_DIR against --resume / --force before anything is written."""
     has_content = run_dir.exists() and any(run_dir.iterdir())
     if resume:
-        recover_state(run_dir)
+        recover_directory(run_dir / STATE_DIR)
         if not (run_dir / STATE_DIR / "state.json").is_file():
             raise RunDirError(f"{run_dir}: nothing to resume (no {STATE_DIR}/state.json)")
         return
@@ -250,14 +257,13 @@ def _train(
             save_state(run_dir, model, optimizer, counters)
         barrier(world)
 
+    lengths = train_data.lengths()
     net.train()
     with _StopRequest() as stop:
         # a resumed run that had already finished has nothing left to do
         done = counters["total_steps"] is not None and counters["step"] >= counters["total_steps"]
         while not done:
-            batches = epoch_batches(
-                train_data.lengths(), cfg.batch_size, cfg.seed, counters["epoch"]
-            )
+            batches = epoch_batches(lengths, cfg.batch_size, cfg.seed, counters["epoch"])
             while counters["batch"] < len(batches):
                 total = counters["total_steps"] or max(counters["step"] + 1, 10_000)
                 for group in optimizer.param_groups:
