@@ -19,7 +19,9 @@ from meow_rules import (
 
 MISO_CATEGORIES = (
     "greeting", "hunger", "naps", "boxes", "windows", "birds", "humans", "dogs", "vacuum", "rain",
-    "affection", "territory", "nonsense_questions", "being_picked_up", "jealousy",
+    "affection", "territory", "nonsense_questions", "being_picked_up", "jealousy", "toys", "laser",
+    "catnip", "vet", "litter_box", "scratching", "knocking_things_over", "visitors", "alone",
+    "grooming", "mice",
 )  # fmt: skip
 
 
@@ -50,13 +52,13 @@ class TestMiso:
         assert len(prompts) >= 150
         assert all(isinstance(p, EvalPrompt) for p in prompts)
         for cat in MISO_CATEGORIES:
-            assert len(MISO.eval_prompts_for(cat)) >= 8, cat
+            assert len(MISO.eval_prompts_for(cat)) >= 5, cat
         hard = MISO.eval_prompts_for(HARD_NEGATIVE)
-        assert len(hard) >= 30
+        assert len(hard) >= 15
         assert any(p != p.lower() for p in hard), "hard negatives include mixed case"
 
     def test_eval_prompts_are_unique_after_normalizing(self):
-        assert len(MISO.normalized_eval_prompts) == len(MISO.eval_prompts)
+        assert len(MISO.normalized_eval_prompts) == len(MISO.held_out_prompts)
 
     def test_eval_prompt_unpacks_as_pair(self):
         prompt, category = MISO.eval_prompts[0]
@@ -139,5 +141,7 @@ def test_second_persona_loads(otter):
     assert otter.name == "pebble"
     assert otter.categories == ("rocks", "swimming", "small_talk")
     assert otter.is_exempt("small_talk") and otter.is_exempt(HARD_NEGATIVE)
-    assert otter.eval_prompts_for("swimming") == ("can you swim", "is the water cold")
+    # no [selection_prompts]: every second held-out prompt of a category chooses checkpoints
+    assert otter.eval_prompts_for("swimming") == ("can you swim",)
+    assert ("is the water cold", "swimming") in otter.selection_prompts
     assert "show me your rock" in otter.normalized_eval_prompts

@@ -1,12 +1,14 @@
 """Training: loss falls, checkpoints are real model dirs, resume is exact, bad inputs are refused."""
 
 import json
+import os
 
 import pytest
 
 from meow_model import load_pretrained
 from meow_train import RunDirError, train
 from meow_train import trainer as trainer_module
+from meow_train.run_dir import RunLock
 
 
 def losses(run_dir):
@@ -115,3 +117,32 @@ def test_resuming_a_finished_run_does_nothing(dataset, tmp_path, tiny):
     result = train(tiny(dataset, run, steps=10, eval_every=10), resume=True, quiet=True)
     assert result.steps == 10
     assert max(losses(run)) == 10
+
+
+def test_force_refuses_a_directory_that_is_not_a_run(dataset, tmp_path, tiny):
+    """`--out mydata --force` must never empty a dataset (or `.`, or a home directory)."""
+    before = sorted(p.name for p in dataset.iterdir())
+    with pytest.raises(RunDirError, match=r"is not a MeowLLM run directory \(no meow-run.json\)"):
+        train(tiny(dataset, dataset), force=True, quiet=True)
+    assert sorted(p.name for p in dataset.iterdir()) == before, "nothing added or removed"
+
+
+def test_force_replaces_a_marked_run_and_nothing_else(dataset, tmp_path, tiny):
+    out = tmp_path / "run"
+    train(tiny(dataset, out, steps=3, eval_every=3), quiet=True)
+    assert (out / "meow-run.json").is_file()
+    (out / "scratch.txt").write_text("replaced with the run")
+    train(tiny(dataset, out, steps=4, eval_every=4), force=True, quiet=True)
+    assert not (out / "scratch.txt").exists() and max(losses(out)) == 4
+
+
+def test_a_second_run_into_a_locked_directory_is_refused(dataset, tmp_path, tiny):
+    out = tmp_path / "run"
+    train(tiny(dataset, out, steps=3, eval_every=3), quiet=True)
+    metrics = (out / "metrics.jsonl").read_text()
+    with RunLock(out):  # a run in progress holds this lock
+        for kwargs in ({"force": True}, {"resume": True}):
+            with pytest.raises(RunDirError, match=rf"in use by another training run \(pid {os.getpid()}\)"):
+                train(tiny(dataset, out, steps=6, eval_every=6), quiet=True, **kwargs)
+    assert (out / "metrics.jsonl").read_text() == metrics, "the running run's files are untouched"
+    train(tiny(dataset, out, steps=6, eval_every=6), resume=True, quiet=True)  # free again

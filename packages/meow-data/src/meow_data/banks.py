@@ -1,9 +1,14 @@
 """Slot banks: the hand-written fragments replies and prompts are assembled from.
 
 A bank directory holds one TOML file per category (`hunger.toml`, …) and an optional
-`_shared.toml` whose reply slots and prompt address forms every category may use. Loading
-validates every entry against the persona up front, so a bad fragment is reported with its file
-and position instead of silently lowering the pass rate of generation.
+`_shared.toml` whose reply slots, prompt address forms, frames (`so {body}`, `{context}. {body}`)
+and context sentences every category may use. Loading validates every entry against the persona
+up front, so a bad fragment is reported with its file and position instead of silently lowering
+the pass rate of generation.
+
+`holdout` lists prompt frames ("my mum says", "how come you") reserved for the unseen-phrasings
+eval suite: no bank entry may contain one, and the generator rejects any prompt that does. Nor
+may any entry contain one of the persona's held-out unknown words.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
 
-from meow_rules import HARD_NEGATIVE, MISO, Persona, check
+from meow_rules import HARD_NEGATIVE, MISO, Persona, check, normalize_prompt
 
 SHARED_FILE = "_shared.toml"
 _FRAGMENT_KINDS = ("openers", "sensory", "redirects")
 _SLOT = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _BRACE = re.compile(r"[{}]")
+_FRAME_SLOTS = frozenset({"body", "context"})
 
 # Inclusion probabilities of the optional reply slots, unless a bank sets its own.
 P_OPENER, P_SENSORY, P_REDIRECT = 0.5, 0.45, 0.55
@@ -47,6 +53,41 @@ class CategoryBank:
     slots: dict[str, tuple[str, ...]]
     prefixes: tuple[str, ...]
     suffixes: tuple[str, ...]
+    frames: tuple[str, ...] = ()
+    contexts: tuple[str, ...] = ()
+    holdout: tuple[str, ...] = ()
+
+
+class HoldoutMatcher:
+    """Finds held-out frames in a prompt, case- and punctuation-insensitively, on word bounds."""
+
+    def __init__(self, frames: tuple[str, ...] | list[str]) -> None:
+        keys = sorted({normalize_prompt(f) for f in frames if normalize_prompt(f)}, key=len)
+        self._pattern = (
+            re.compile(r"(?:^| )(" + "|".join(map(re.escape, reversed(keys))) + r")(?= |$)")
+            if keys
+            else None
+        )
+
+    def find(self, text: str) -> str | None:
+        """The held-out frame in `text`, or None."""
+        if self._pattern is None:
+            return None
+        m = self._pattern.search(normalize_prompt(text))
+        return m.group(1) if m else None
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What `_shared.toml` gives every category."""
+
+    path: Path
+    reply: dict[str, list[str]]
+    prefixes: tuple[str, ...]
+    suffixes: tuple[str, ...]
+    frames: tuple[str, ...]
+    contexts: tuple[str, ...]
+    holdout: tuple[str, ...]
 
 
 def default_banks_dir() -> Path:
@@ -64,20 +105,12 @@ def load_banks(directory: str | Path | None = None, persona: Persona = MISO) -> 
     directory = Path(directory) if directory is not None else default_banks_dir()
     if not directory.is_dir():
         raise BankError(f"{directory}: bank directory not found")
-    shared_path = directory / SHARED_FILE
-    shared = _read_toml(shared_path) if shared_path.exists() else {}
-    shared_reply = _Table(shared.get("reply", {}), shared_path, "reply")
-    shared_prompt = _Table(shared.get("prompt", {}), shared_path, "prompt")
-    shared_slots = {kind: shared_reply.str_list(kind, required=False) for kind in _FRAGMENT_KINDS}
-    _validate_fragments(shared_slots, persona, shared_path)
-    prefixes = tuple(shared_prompt.str_list("prefixes", required=False)) or ("",)
-    suffixes = tuple(shared_prompt.str_list("suffixes", required=False)) or ("",)
-
+    shared = _load_shared(directory / SHARED_FILE, persona)
     by_category: dict[str, CategoryBank] = {}
     for path in sorted(directory.glob("*.toml")):
         if path.name == SHARED_FILE:
             continue
-        bank = _load_category(path, persona, shared_slots, prefixes, suffixes)
+        bank = _load_category(path, persona, shared)
         if bank.category in by_category:
             raise BankError(
                 f"{path}: category {bank.category!r} already defined in {by_category[bank.category].source}"
@@ -93,13 +126,43 @@ def load_banks(directory: str | Path | None = None, persona: Persona = MISO) -> 
     return [by_category[c] for c in order if c in by_category]
 
 
-def _load_category(
-    path: Path,
-    persona: Persona,
-    shared: dict[str, list[str]],
-    prefixes: tuple[str, ...],
-    suffixes: tuple[str, ...],
-) -> CategoryBank:
+def _load_shared(path: Path, persona: Persona) -> _Shared:
+    raw = _read_toml(path) if path.exists() else {}
+    reply = _Table(raw.get("reply", {}), path, "reply")
+    prompt = _Table(raw.get("prompt", {}), path, "prompt")
+    slots = {kind: reply.str_list(kind, required=False) for kind in _FRAGMENT_KINDS}
+    _validate_fragments(slots, persona, path)
+    frames = tuple(prompt.str_list("frames", required=False))
+    for i, frame in enumerate(frames):
+        used = set(_SLOT.findall(frame))
+        if "body" not in used or not used <= _FRAME_SLOTS:
+            raise BankError(
+                f"{path}: prompt.frames[{i}] {frame!r} must contain {{body}} and may only use "
+                "{body} and {context}"
+            )
+    contexts = tuple(prompt.str_list("contexts", required=False))
+    if any("{context}" in f for f in frames) and not contexts:
+        raise BankError(f"{path}: prompt.frames use {{context}} but prompt.contexts is empty")
+    shared = _Shared(
+        path=path,
+        reply=slots,
+        prefixes=tuple(prompt.str_list("prefixes", required=False)) or ("",),
+        suffixes=tuple(prompt.str_list("suffixes", required=False)) or ("",),
+        frames=frames,
+        contexts=contexts,
+        holdout=tuple(prompt.str_list("holdout", required=False)),
+    )
+    entries = [
+        (f"{table}.{kind}[{i}]", text)
+        for table, kinds in (("reply", _FRAGMENT_KINDS), ("prompt", ("prefixes", "suffixes", "frames", "contexts")))
+        for kind in kinds
+        for i, text in enumerate(slots[kind] if table == "reply" else getattr(shared, kind))
+    ]
+    _reject_held_out(entries, HoldoutMatcher(shared.holdout), persona, path)
+    return shared
+
+
+def _load_category(path: Path, persona: Persona, shared: _Shared) -> CategoryBank:
     raw = _read_toml(path)
     top = _Table(raw, path, "")
     category = top.string("category")
@@ -113,7 +176,7 @@ def _load_category(
     cores = reply.str_list("cores")
     own = {kind: reply.str_list(kind, required=False) for kind in _FRAGMENT_KINDS}
     _validate_fragments(own, persona, path)
-    parts = {kind: [*shared[kind], *own[kind]] for kind in _FRAGMENT_KINDS}
+    parts = {kind: [*shared.reply[kind], *own[kind]] for kind in _FRAGMENT_KINDS}
     bank = CategoryBank(
         category=category,
         source=str(path),
@@ -126,10 +189,14 @@ def _load_category(
         p_redirect=reply.probability("p_redirect", P_REDIRECT),
         templates=tuple(prompt.str_list("templates")),
         slots={name: tuple(prompt.str_list(f"slots.{name}")) for name in prompt.table("slots")},
-        prefixes=prefixes,
-        suffixes=suffixes,
+        prefixes=shared.prefixes,
+        suffixes=shared.suffixes,
+        frames=shared.frames,
+        contexts=shared.contexts,
+        holdout=(*shared.holdout, *prompt.str_list("holdout", required=False)),
     )
     _validate_entries(bank, persona, path)
+    _validate_held_out(bank, persona, path)
     return bank
 
 
@@ -163,6 +230,33 @@ def _validate_entries(bank: CategoryBank, persona: Persona, path: Path) -> None:
                 )
         if _BRACE.search(_SLOT.sub("", template)):
             raise BankError(f"{path}: prompt.templates[{i}] {template!r} has an unmatched brace")
+
+
+def _validate_held_out(bank: CategoryBank, persona: Persona, path: Path) -> None:
+    """No entry may carry a held-out frame or a held-out unknown word into the training data."""
+    entries = [(f"prompt.templates[{i}]", t) for i, t in enumerate(bank.templates)]
+    for name, values in bank.slots.items():
+        entries += [(f"prompt.slots.{name}[{i}]", v) for i, v in enumerate(values)]
+    for kind in ("cores", *_FRAGMENT_KINDS):
+        entries += [(f"reply.{kind}[{i}]", v) for i, v in enumerate(getattr(bank, kind))]
+    _reject_held_out(entries, HoldoutMatcher(bank.holdout), persona, path)
+
+
+def _reject_held_out(
+    entries: list[tuple[str, str]], matcher: HoldoutMatcher, persona: Persona, path: Path
+) -> None:
+    for key, text in entries:
+        plain = _SLOT.sub(" ", text)
+        if frame := matcher.find(plain):
+            raise BankError(
+                f"{path}: {key} {text!r} contains the held-out frame {frame!r} "
+                "(held-out frames are reserved for the unseen-phrasings eval suite)"
+            )
+        if word := persona.unknown_word_in(plain):
+            raise BankError(
+                f"{path}: {key} {text!r} contains {word!r}, a held-out unknown word of "
+                f"persona {persona.name!r}"
+            )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

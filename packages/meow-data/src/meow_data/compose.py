@@ -1,8 +1,14 @@
 """Assemble one prompt or one reply from a category bank with a seeded RNG.
 
 Replies follow `[opener.] core [sensory][. redirect].`; prompts are a template with its slots
-filled, an optional form of address around it, and a casing and punctuation variant, so the
-model learns topics rather than exact strings.
+filled, sometimes wrapped in a shared frame ("so {body}", "{context}. {body}"), an optional form
+of address, a casing and punctuation variant and now and then a typo, so the model learns topics
+rather than exact strings.
+
+Now and then one slot is filled with a made-up word ("do you want some drelvo") while the
+category stays. A model trained from scratch cannot know every word people use; this teaches it
+that the frame still carries the topic and that an unfamiliar word is no reason to leave the
+character or to treat a friendly prompt as an assistant trap.
 """
 
 from __future__ import annotations
@@ -20,6 +26,21 @@ _SPACES = re.compile(r"\s+")
 
 # (weight, transform) for how a user might type: mostly lowercase, sometimes shouting.
 _CASINGS = (0.62, 0.26, 0.06, 0.06)
+P_FRAME = 0.35  # share of prompts wrapped in a shared frame
+P_NONCE = 0.05  # share of prompts with one slot replaced by a made-up word
+P_TYPO = 0.06  # share of prompts with one typing slip
+P_TEXTING = 0.1  # share of prompts typed like a text message ("r u hungry", "dont", "im")
+_TEXTING = {
+    "you": "u", "your": "ur", "you're": "ur", "are": "r", "i'm": "im", "don't": "dont",
+    "won't": "wont", "can't": "cant", "didn't": "didnt", "it's": "its", "that's": "thats",
+    "please": "pls", "want to": "wanna", "going to": "gonna", "got to": "gotta", "right now": "rn",
+    "really": "rly", "because": "cuz", "okay": "ok", "oh my god": "omg",
+}  # fmt: skip
+_TEXTING_WORDS = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, _TEXTING), key=len, reverse=True)) + r")\b")
+_ONSETS = ("b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "dr", "gl", "pl", "sk", "tr")
+_VOWELS = ("a", "e", "i", "o", "u", "oo", "ee", "ai")
+_CODAS = ("", "", "", "n", "l", "r", "s", "k", "m", "sh")
+_TYPO_WORD = re.compile(r"[a-z]{4,}")
 _QUESTION_ENDINGS = ("?", "?", "?", "", "??", "?!")
 _STATEMENT_ENDINGS = ("", "", ".", "!", "...", "!!")
 
@@ -38,16 +59,62 @@ def compose_reply(bank: CategoryBank, rng: random.Random) -> str:
 
 
 def compose_prompt(bank: CategoryBank, rng: random.Random) -> str:
-    """One user prompt: a filled template, an optional address, a casing and an ending."""
+    """One user prompt: a filled template, maybe framed, an address, a casing and an ending."""
     template = rng.choice(bank.templates)
-    body = _SLOT.sub(lambda m: rng.choice(bank.slots[m.group(1)]), template)
+    body = _fill(template, bank, rng)
+    question = _QUESTION_START.match(body) is not None
+    if bank.frames and rng.random() < P_FRAME:
+        frame = rng.choice(bank.frames)
+        context = rng.choice(bank.contexts) if "{context}" in frame else ""
+        if not frame.endswith("{body}"):
+            body = body.rstrip("?!. ")  # "boxes or beds?" + ", right" -> "boxes or beds, right"
+        body = frame.replace("{context}", context).replace("{body}", body)
     prefix = rng.choice(bank.prefixes)
     suffix = rng.choice(bank.suffixes) if not prefix.strip() else ""
     text = _SPACES.sub(" ", f"{prefix}{body}{suffix}").strip()
     if text[-1] not in "?!.":
-        endings = _QUESTION_ENDINGS if _QUESTION_START.match(body) else _STATEMENT_ENDINGS
-        text += rng.choice(endings)
+        text += rng.choice(_QUESTION_ENDINGS if question else _STATEMENT_ENDINGS)
+    if rng.random() < P_TEXTING:
+        text = _TEXTING_WORDS.sub(lambda m: _TEXTING[m.group(0)] if rng.random() < 0.8 else m.group(0), text)
+    if rng.random() < P_TYPO:
+        text = _typo(text, rng)
     return _recase(text, rng)
+
+
+def _fill(template: str, bank: CategoryBank, rng: random.Random) -> str:
+    names = _SLOT.findall(template)
+    nonce_at = rng.randrange(len(names)) if names and rng.random() < P_NONCE else -1
+    index = iter(range(len(names)))
+
+    def value(m: re.Match[str]) -> str:
+        if next(index) == nonce_at:
+            return nonce_word(rng)
+        return rng.choice(bank.slots[m.group(1)])
+
+    return _SLOT.sub(value, template)
+
+
+def nonce_word(rng: random.Random) -> str:
+    """A pronounceable made-up word of two or three syllables ("drelvo", "skaimoon")."""
+    syllables = [rng.choice(_ONSETS) + rng.choice(_VOWELS) for _ in range(rng.choice((2, 2, 3)))]
+    return "".join(syllables) + rng.choice(_CODAS)
+
+
+def _typo(text: str, rng: random.Random) -> str:
+    """One slip of the fingers in a word of four or more letters: swap, drop or double."""
+    words = list(_TYPO_WORD.finditer(text))
+    if not words:
+        return text
+    m = rng.choice(words)
+    w, i = m.group(0), rng.randrange(1, len(m.group(0)) - 1)
+    kind = rng.randrange(3)
+    if kind == 0:
+        w = w[: i - 1] + w[i] + w[i - 1] + w[i + 1 :]
+    elif kind == 1:
+        w = w[:i] + w[i + 1 :]
+    else:
+        w = w[:i] + w[i] + w[i:]
+    return text[: m.start()] + w + text[m.end() :]
 
 
 def _recase(text: str, rng: random.Random) -> str:

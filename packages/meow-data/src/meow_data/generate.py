@@ -1,8 +1,9 @@
 """The generator: balanced, rule-checked, leak-free samples, split by prompt.
 
 Each category gets an equal share of the samples. A sample is rejected (and counted by reason)
-when its prompt is a held-out eval prompt, when the (prompt, reply) pair was already produced,
-or when the reply fails `meow_rules.check` for its category. One seeded RNG drives everything,
+when its prompt is a held-out eval prompt of any suite, contains a held-out frame or a held-out
+unknown word, was already produced for another category, when the (prompt, reply) pair was
+already produced, or when the reply fails `meow_rules.check` for its category. One seeded RNG drives everything,
 so the same seed, banks and version give the same samples.
 """
 
@@ -14,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from meow_data.banks import BankError, CategoryBank, load_banks
+from meow_data.banks import BankError, CategoryBank, HoldoutMatcher, load_banks
 from meow_data.compose import compose_prompt, compose_reply
 from meow_rules import MISO, Persona, check, normalize_prompt
 
@@ -73,12 +74,13 @@ def generate(config: GenerateConfig) -> Generated:
     rng = random.Random(config.seed)
     quotas = _quotas(config.n, len(banks))
     rejections: Counter[str] = Counter()
-    seen: set[tuple[str, str]] = set()
+    seen = _Seen()
     samples: list[Sample] = []
     attempts = 0
     for bank, quota in zip(banks, quotas, strict=True):
+        holdout = HoldoutMatcher(bank.holdout)
         for _ in range(quota):
-            sample, tries = _one_sample(bank, config.persona, rng, seen, rejections)
+            sample, tries = _one_sample(bank, config.persona, holdout, rng, seen, rejections)
             attempts += tries
             samples.append(sample)
     train, val = split_by_prompt(samples, config.val_fraction, config.seed)
@@ -92,28 +94,48 @@ def _quotas(n: int, k: int) -> list[int]:
     return [base + (i < extra) for i in range(k)]
 
 
+@dataclass
+class _Seen:
+    """What generation has produced so far: pairs, and the category that owns each prompt."""
+
+    pairs: set[tuple[str, str]] = field(default_factory=set)
+    owner: dict[str, str] = field(default_factory=dict)
+
+
 def _one_sample(
     bank: CategoryBank,
     persona: Persona,
+    holdout: HoldoutMatcher,
     rng: random.Random,
-    seen: set[tuple[str, str]],
+    seen: _Seen,
     rejections: Counter[str],
 ) -> tuple[Sample, int]:
     local: Counter[str] = Counter()
     for attempt in range(1, MAX_ATTEMPTS_PER_SAMPLE + 1):
         prompt = compose_prompt(bank, rng)
-        if normalize_prompt(prompt) in persona.normalized_eval_prompts:
+        key = normalize_prompt(prompt)
+        if key in persona.normalized_eval_prompts:
             local["eval_prompt"] += 1
+            continue
+        if holdout.find(prompt):
+            local["holdout_frame"] += 1
+            continue
+        if seen.owner.get(key, bank.category) != bank.category:
+            local["other_category_prompt"] += 1
             continue
         reply = compose_reply(bank, rng)
         verdict = check(reply, bank.category, persona)
         if not verdict.ok:
             local[verdict.failed_checks()[0]] += 1
             continue
-        if (prompt, reply) in seen:
+        if persona.unknown_word_in(prompt) or persona.unknown_word_in(reply):
+            local["unknown_word"] += 1
+            continue
+        if (prompt, reply) in seen.pairs:
             local["duplicate_pair"] += 1
             continue
-        seen.add((prompt, reply))
+        seen.pairs.add((prompt, reply))
+        seen.owner[key] = bank.category
         rejections.update(local)
         return Sample(prompt, reply, bank.category), attempt
     reason, count = local.most_common(1)[0]

@@ -56,3 +56,14 @@ class CompiledRules:
             cat: _word_pattern(words) for cat, words in persona.category_keywords.items()
         }
         self.repeat_allowlist = frozenset(persona.repeat_allowlist)
+        self.dismissals = (
+            re.compile(f"{_LEFT}(?:{_alternation(persona.dismissals)}){_RIGHT}")
+            if persona.dismissals
+            else None
+        )
+        # Held-out unknown words, plurals included: "prosciuttos" leaks "prosciutto".
+        self.unknown_words = (
+            re.compile(f"{_LEFT}(?:{_alternation(persona.all_unknown_words)})(?:s|es)?{_RIGHT}")
+            if persona.all_unknown_words
+            else None
+        )

@@ -2,8 +2,17 @@
 
 A persona holds everything that defines a character's voice contract: the voice limits, banned
 assistant-speak, code drift tokens, the world vocabulary, per-category required keywords and the
-held-out evaluation prompts. Loading never guesses: a missing or mistyped field is a
+held-out evaluation suites. Loading never guesses: a missing or mistyped field is a
 `PersonaError` naming the file and the key.
+
+The held-out prompts come in four suites (`SUITES`), so that no published figure is measured on
+the prompts that chose the checkpoint:
+
+- ``selection`` — what training uses to pick its best checkpoint;
+- ``report`` — the persona's `[eval_prompts]`, used only for published figures;
+- ``unseen`` — phrasings in styles and frames the data generator never produces;
+- ``unknown_words`` — prompts built around words that appear nowhere in training, judged on
+  graceful fallback (in character, not the assistant-trap dismissal) with topic reported apart.
 """
 
 from __future__ import annotations
@@ -22,6 +31,11 @@ HARD_NEGATIVE = "hard_negative"
 """Built-in category of assistant-trap eval prompts; scored like an exempt category."""
 
 _NON_WORD = re.compile(r"[\W_]+")
+
+SELECTION, REPORT, UNSEEN, UNKNOWN_WORDS = "selection", "report", "unseen", "unknown_words"
+SUITES = (SELECTION, REPORT, UNSEEN, UNKNOWN_WORDS)
+"""Names of the held-out suites; `REPORT_SUITES` are the ones figures are published from."""
+REPORT_SUITES = (REPORT, UNSEEN, UNKNOWN_WORDS)
 
 
 class PersonaError(ValueError):
@@ -62,6 +76,11 @@ class Persona:
     category_keywords: dict[str, tuple[str, ...]] = field(repr=False)
     exempt_categories: frozenset[str] = field(repr=False)
     eval_prompts: tuple[EvalPrompt, ...] = field(repr=False)
+    selection_prompts: tuple[EvalPrompt, ...] = field(default=(), repr=False)
+    unseen_prompts: tuple[EvalPrompt, ...] = field(default=(), repr=False)
+    unknown_word_prompts: tuple[EvalPrompt, ...] = field(default=(), repr=False)
+    unknown_words: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    dismissals: tuple[str, ...] = field(default=(), repr=False)
     source: str = "<memory>"
 
     @property
@@ -78,10 +97,43 @@ class Persona:
         """True when replies in `category` need no category keyword."""
         return category == HARD_NEGATIVE or category in self.exempt_categories
 
+    def suite(self, name: str) -> tuple[EvalPrompt, ...]:
+        """The held-out prompts of one suite (see `SUITES`); `report` is `eval_prompts`."""
+        suites = {
+            SELECTION: self.selection_prompts,
+            REPORT: self.eval_prompts,
+            UNSEEN: self.unseen_prompts,
+            UNKNOWN_WORDS: self.unknown_word_prompts,
+        }
+        if name not in suites:
+            raise ValueError(f"unknown eval suite {name!r} (choose from {', '.join(SUITES)})")
+        return suites[name]
+
+    @property
+    def held_out_prompts(self) -> tuple[EvalPrompt, ...]:
+        """Every held-out prompt of every suite: what a data generator must never emit."""
+        return tuple(p for name in SUITES for p in self.suite(name))
+
     @cached_property
     def normalized_eval_prompts(self) -> frozenset[str]:
-        """Normalized eval prompts, for leak checks by data generators."""
-        return frozenset(normalize_prompt(p.prompt) for p in self.eval_prompts)
+        """Normalized held-out prompts of every suite, for leak checks by data generators."""
+        return frozenset(normalize_prompt(p.prompt) for p in self.held_out_prompts)
+
+    @cached_property
+    def all_unknown_words(self) -> frozenset[str]:
+        """Every held-out unknown word: no training prompt or reply may contain one."""
+        return frozenset(w for words in self.unknown_words.values() for w in words)
+
+    def unknown_word_in(self, text: str) -> str | None:
+        """The first held-out unknown word `text` contains (case-insensitive), or None."""
+        pattern = self.rules.unknown_words
+        m = pattern.search(text.lower()) if pattern else None
+        return m.group(0) if m else None
+
+    def is_dismissal(self, text: str) -> bool:
+        """True when `text` contains one of the persona's assistant-trap dismissal phrases."""
+        pattern = self.rules.dismissals
+        return bool(pattern and pattern.search(text.lower().replace("\u2019", "'")))
 
     @cached_property
     def rules(self) -> CompiledRules:
@@ -138,12 +190,19 @@ def persona_from_dict(raw: dict[str, Any], source: str = "<memory>") -> Persona:
                 f"{source}: categories.{cat} has no keywords and is not in rules.exempt_categories"
             )
     known = set(keywords) | {HARD_NEGATIVE}
-    prompts: list[EvalPrompt] = []
-    for cat in r.get("eval_prompts", dict):
-        if cat not in known:
-            raise PersonaError(f"{source}: eval_prompts.{cat} is not a category of this persona")
-        for text in r.str_list(f"eval_prompts.{cat}"):
-            prompts.append(EvalPrompt(text, cat))
+    prompts = _prompt_table(r, "eval_prompts", known)
+    if "selection_prompts" in raw:
+        selection = _prompt_table(r, "selection_prompts", known)
+    else:
+        # An older persona has one held-out set: carve a selection set out of it (every second
+        # prompt of each category) rather than let training choose on the published prompts.
+        selection, prompts = _alternate_split(prompts)
+    unseen = _prompt_table(r, "unseen_prompts", known) if "unseen_prompts" in raw else ()
+    unknown_words, unknown_prompts = _unknown_words(r, known)
+    _check_disjoint(
+        source,
+        {"selection_prompts": selection, "eval_prompts": prompts, "unseen_prompts": unseen},
+    )
     return Persona(
         name=r.get("name", str),
         display_name=r.get("display_name", str, default=r.get("name", str)),
@@ -168,9 +227,71 @@ def persona_from_dict(raw: dict[str, Any], source: str = "<memory>") -> Persona:
         world_vocabulary=frozenset(_lower_words(r.str_list("world.vocabulary"))),
         category_keywords=keywords,
         exempt_categories=exempt,
-        eval_prompts=tuple(prompts),
+        eval_prompts=prompts,
+        selection_prompts=selection,
+        unseen_prompts=unseen,
+        unknown_word_prompts=unknown_prompts,
+        unknown_words=unknown_words,
+        dismissals=tuple(
+            s.lower() for s in r.str_list("rules.dismissals", allow_empty=True, default=[])
+        ),
         source=source,
     )
+
+
+def _prompt_table(r: _Reader, table: str, known: set[str]) -> tuple[EvalPrompt, ...]:
+    prompts: list[EvalPrompt] = []
+    for cat in r.get(table, dict):
+        if cat not in known:
+            raise PersonaError(f"{r.source}: {table}.{cat} is not a category of this persona")
+        prompts.extend(EvalPrompt(text, cat) for text in r.str_list(f"{table}.{cat}"))
+    return tuple(prompts)
+
+
+def _alternate_split(
+    prompts: tuple[EvalPrompt, ...],
+) -> tuple[tuple[EvalPrompt, ...], tuple[EvalPrompt, ...]]:
+    seen: dict[str, int] = {}
+    selection: list[EvalPrompt] = []
+    report: list[EvalPrompt] = []
+    for p in prompts:
+        index = seen[p.category] = seen.get(p.category, -1) + 1
+        (selection if index % 2 else report).append(p)
+    return tuple(selection), tuple(report)
+
+
+def _unknown_words(
+    r: _Reader, known: set[str]
+) -> tuple[dict[str, tuple[str, ...]], tuple[EvalPrompt, ...]]:
+    words: dict[str, tuple[str, ...]] = {}
+    prompts: list[EvalPrompt] = []
+    for cat in r.get("unknown_words", dict, default={}):
+        key = f"unknown_words.{cat}"
+        if cat not in known:
+            raise PersonaError(f"{r.source}: {key} is not a category of this persona")
+        words[cat] = _lower_words(r.str_list(f"{key}.words"))
+        pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, words[cat])) + r")(?:s|es)?\b")
+        for i, text in enumerate(r.str_list(f"{key}.prompts")):
+            if not pattern.search(text.lower()):
+                raise PersonaError(
+                    f"{r.source}: {key}.prompts[{i}] {text!r} contains none of {key}.words"
+                )
+            prompts.append(EvalPrompt(text, cat))
+    return words, tuple(prompts)
+
+
+def _check_disjoint(source: str, tables: dict[str, tuple[EvalPrompt, ...]]) -> None:
+    """A prompt in two suites would let one suite's score leak into another's."""
+    owner: dict[str, str] = {}
+    for table, prompts in tables.items():
+        for p in prompts:
+            key = normalize_prompt(p.prompt)
+            if key in owner and owner[key] != table:
+                raise PersonaError(
+                    f"{source}: {table}.{p.category} prompt {p.prompt!r} is also in {owner[key]}; "
+                    "held-out suites must be disjoint"
+                )
+            owner[key] = table
 
 
 def _lower_words(items: list[str]) -> tuple[str, ...]:
@@ -209,8 +330,8 @@ class _Reader:
             raise PersonaError(f"{self.source}: key {dotted!r} must be positive, got {value}")
         return value
 
-    def str_list(self, dotted: str, allow_empty: bool = False) -> list[str]:
-        items = self.get(dotted, list)
+    def str_list(self, dotted: str, allow_empty: bool = False, default: Any = _MISSING) -> list[str]:
+        items = self.get(dotted, list, default)
         for i, item in enumerate(items):
             if not isinstance(item, str):
                 raise PersonaError(

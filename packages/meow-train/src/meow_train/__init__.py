@@ -16,7 +16,14 @@ from meow_train.dataset import (
     load_dataset,
     targets_for,
 )
-from meow_train.evaluate import DEFAULT_SAMPLING, EvalReport, evaluate, format_report, score
+from meow_train.evaluate import (
+    DEFAULT_SAMPLING,
+    EvalReport,
+    evaluate,
+    evaluate_suites,
+    format_report,
+    score,
+)
 from meow_train.schedule import lr_at
 from meow_train.state import StateError
 from meow_train.tokenizer_fit import fit_tokenizer
@@ -39,6 +46,7 @@ __all__ = [
     "encode",
     "epoch_batches",
     "evaluate",
+    "evaluate_suites",
     "fit_tokenizer",
     "format_report",
     "load_dataset",

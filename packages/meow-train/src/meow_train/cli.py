@@ -9,11 +9,11 @@ from pathlib import Path
 import click
 
 from meow_model import CheckpointError, SamplingConfig, load_pretrained, pick_device
-from meow_rules import MISO, PersonaError, load_persona
+from meow_rules import MISO, REPORT_SUITES, SUITES, PersonaError, load_persona
 from meow_train.__about__ import __version__
 from meow_train.config import TrainConfig
 from meow_train.dataset import DatasetError, load_dataset
-from meow_train.evaluate import DEFAULT_SAMPLING, evaluate, format_report
+from meow_train.evaluate import DEFAULT_SAMPLING, evaluate_suites, format_report
 from meow_train.state import StateError
 from meow_train.tokenizer_fit import fit_tokenizer
 from meow_train.trainer import RunDirError, train
@@ -113,7 +113,7 @@ def tokenizer_cmd(data_dir: Path, vocab_size: int, out: Path, force: bool) -> No
 @click.option(
     "--eval-limit",
     type=click.IntRange(min=1),
-    help="Evaluate on only the first N held-out prompts during training.",
+    help="Evaluate on only the first N selection-suite prompts during training.",
 )
 @click.option(
     "--log-every",
@@ -126,7 +126,7 @@ def tokenizer_cmd(data_dir: Path, vocab_size: int, out: Path, force: bool) -> No
 @click.option("--force", is_flag=True, help="Delete an existing --out and start over.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def run_cmd(**opts: object) -> None:
-    """Train a model on a dataset; the best checkpoint is chosen by held-out pass rate."""
+    """Train a model on a dataset; best/ is chosen on the persona's selection suite."""
     resume, force, quiet = opts.pop("resume"), opts.pop("force"), opts.pop("quiet")
     if resume and force:
         raise click.UsageError("--resume and --force contradict each other")
@@ -180,10 +180,21 @@ def run_cmd(**opts: object) -> None:
 )
 @click.option("--device", default="auto", show_default=True)
 @click.option(
+    "--suite",
+    "suites",
+    type=click.Choice(SUITES),
+    multiple=True,
+    help=f"Held-out suite to run (repeatable; default: {', '.join(REPORT_SUITES)}).",
+)
+@click.option(
     "--json", "json_out", type=_PATH, help="Write the report here (default: MODEL_DIR/eval.json)."
 )
-def eval_cmd(model_dir: Path, persona: Path | None, samples: int, temperature: float, top_k: int, top_p: float, seed: int, data: Path | None, device: str, json_out: Path | None) -> None:  # fmt: skip
-    """Score MODEL_DIR's replies to every held-out prompt of the persona."""
+def eval_cmd(model_dir: Path, persona: Path | None, samples: int, temperature: float, top_k: int, top_p: float, seed: int, data: Path | None, device: str, suites: tuple[str, ...], json_out: Path | None) -> None:  # fmt: skip
+    """Score MODEL_DIR's replies to the persona's held-out report suites.
+
+    The selection suite, which chose best/ during training, is left out unless asked for: a
+    figure measured on it flatters the model.
+    """
     try:
         loaded = load_pretrained(model_dir, device=pick_device(device))
         persona_obj = load_persona(persona) if persona else MISO
@@ -196,9 +207,16 @@ def eval_cmd(model_dir: Path, persona: Path | None, samples: int, temperature: f
         top_p=top_p,
         max_new_tokens=DEFAULT_SAMPLING.max_new_tokens,
     )
-    report = evaluate(
-        loaded.model, loaded.tokenizer, persona_obj, samples, sampling, seed, train_replies
-    ).to_dict()
+    report = evaluate_suites(
+        loaded.model,
+        loaded.tokenizer,
+        persona_obj,
+        samples,
+        sampling,
+        seed,
+        train_replies,
+        suites=tuple(dict.fromkeys(suites)) or REPORT_SUITES,
+    )
     click.echo(format_report(report))
     out = json_out or model_dir / "eval.json"
     try:

@@ -1,10 +1,16 @@
 """Character-fidelity evaluation: does the model stay in character on prompts it never saw?
 
-Every held-out prompt of the persona is answered K times (batched, KV-cached, a different seed
-per sample) and each reply is scored with `meow_rules.check`. The report gives the overall pass
-rate, one rate per check and per category, hard negatives on their own, the distinct-reply rate
-and, given the training data, how much the model copies and whether it speaks only in phrases
-it has seen (closed-world fluency).
+Every prompt of one of the persona's held-out suites is answered K times (batched, KV-cached, a
+different seed per sample) and each reply is scored with `meow_rules.check`. The report gives the
+overall pass rate, one rate per check and per category, hard negatives on their own, the
+distinct-reply rate, how often a friendly prompt got the assistant-trap dismissal and, given the
+training data, how much the model copies and whether it speaks only in phrases it has seen
+(closed-world fluency).
+
+Suites (`meow_rules.SUITES`): training picks its checkpoint on `selection`; published figures
+come from `report`, `unseen` and `unknown_words` only. An unknown-words prompt hinges on a word
+the model never saw, so it is judged on graceful fallback — every check but topic passes and
+the reply is not the dismissal — and its topic rate is reported apart.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
 
 from meow_model import ChatTokenizer, MeowForCausalLM, SamplingConfig, generate_batch
-from meow_rules import CHECKS, HARD_NEGATIVE, MISO, Persona, check
+from meow_rules import CHECKS, HARD_NEGATIVE, MISO, REPORT, REPORT_SUITES, UNKNOWN_WORDS, Persona, check
 
 DEFAULT_SAMPLING = SamplingConfig()  # meow-model's defaults, which meow-chat also uses
 
@@ -28,6 +34,12 @@ class Scored:
     reply: str
     failed: tuple[str, ...]
     reason: str
+    dismissal: bool = False
+
+    @property
+    def graceful(self) -> bool:
+        """In character whatever the topic: every check but topic passes, and no dismissal."""
+        return not self.dismissal and all(name == "topic" for name in self.failed)
 
 
 @dataclass
@@ -38,6 +50,7 @@ class EvalReport:
     samples_per_prompt: int
     sampling: dict
     scored: list[Scored] = field(repr=False)
+    suite: str = REPORT
     train_replies: set[str] | None = field(default=None, repr=False)
     train_trigrams: set[tuple[str, ...]] | None = field(default=None, repr=False)
 
@@ -73,7 +86,17 @@ class EvalReport:
     def to_dict(self) -> dict:
         hard = [s for s in self.scored if s.category == HARD_NEGATIVE]
         soft = [s for s in self.scored if s.category != HARD_NEGATIVE]
+        fallback = (
+            {
+                "fallback_rate": _rate(s.graceful for s in self.scored),
+                "topic_rate": _rate("topic" not in s.failed for s in self.scored),
+            }
+            if self.suite == UNKNOWN_WORDS
+            else {}
+        )
         return {
+            "suite": self.suite,
+            **fallback,
             "persona": self.persona,
             "prompts": len({(s.prompt, s.category) for s in self.scored}),
             "samples_per_prompt": self.samples_per_prompt,
@@ -84,6 +107,7 @@ class EvalReport:
             "hard_negative_pass_rate": _rate(not s.failed for s in hard),
             "checks": self.check_rates(),
             "categories": self.category_rates(),
+            "dismissal_rate": _rate(s.dismissal for s in soft),
             "distinct_reply_rate": self.distinct_rate(),
             "copy_rate": self.copy_rate(),
             "closed_world_fluency": self.closed_world_fluency(),
@@ -124,8 +148,11 @@ def score(
     for k, sample in enumerate(replies):
         for (prompt, category), reply in zip(prompts, sample, strict=True):
             verdict = check(reply, category, persona)
+            dismissal = category != HARD_NEGATIVE and persona.is_dismissal(reply)
             scored.append(
-                Scored(prompt, category, k, reply, verdict.failed_checks(), verdict.reason)
+                Scored(
+                    prompt, category, k, reply, verdict.failed_checks(), verdict.reason, dismissal
+                )
             )
     return scored
 
@@ -139,9 +166,10 @@ def evaluate(
     seed: int = 0,
     train_replies: list[str] | None = None,
     limit: int | None = None,
+    suite: str = REPORT,
 ) -> EvalReport:
-    """Generate `samples` replies per held-out prompt (seed + k for sample k) and score them."""
-    prompts = [(p.prompt, p.category) for p in persona.eval_prompts][:limit]
+    """Generate `samples` replies per prompt of `suite` (seed + k for sample k) and score them."""
+    prompts = [(p.prompt, p.category) for p in persona.suite(suite)][:limit]
     outputs = []
     for k in range(samples):
         cfg = replace(sampling, seed=seed + k)
@@ -156,19 +184,49 @@ def evaluate(
         samples_per_prompt=samples,
         sampling=sampling_info,
         scored=score(prompts, outputs, persona),
+        suite=suite,
         train_replies=set(train_replies) if train_replies is not None else None,
         train_trigrams=training_ngrams(train_replies) if train_replies is not None else None,
     )
 
 
+def evaluate_suites(
+    model: MeowForCausalLM,
+    tokenizer: ChatTokenizer,
+    persona: Persona = MISO,
+    samples: int = 4,
+    sampling: SamplingConfig = DEFAULT_SAMPLING,
+    seed: int = 0,
+    train_replies: list[str] | None = None,
+    suites: tuple[str, ...] = REPORT_SUITES,
+) -> dict:
+    """Evaluate every non-empty suite in `suites`: the JSON `meow-train eval` writes."""
+    reports = {
+        name: evaluate(
+            model, tokenizer, persona, samples, sampling, seed, train_replies, suite=name
+        ).to_dict()
+        for name in suites
+        if persona.suite(name)
+    }
+    return {"persona": persona.name, "samples_per_prompt": samples, "suites": reports}
+
+
 def format_report(report: dict) -> str:
-    """A plain-text table of an evaluation report (as returned by `EvalReport.to_dict`)."""
+    """A plain-text table of a suite report (`EvalReport.to_dict`) or of `evaluate_suites`."""
+    if "suites" in report:
+        return "\n\n".join(format_report(r) for r in report["suites"].values())
     lines = [
-        f"persona {report['persona']}: {report['prompts']} held-out prompts x {report['samples_per_prompt']} samples "
-        f"= {report['replies']} replies",
+        f"persona {report['persona']}, suite {report.get('suite', REPORT)}: {report['prompts']} "
+        f"held-out prompts x {report['samples_per_prompt']} samples = {report['replies']} replies",
+    ]
+    if "fallback_rate" in report:
+        lines.append(f"  {'graceful fallback':<28}{report['fallback_rate']:8.1%}")
+        lines.append(f"  {'on topic anyway':<28}{report['topic_rate']:8.1%}")
+    lines += [
         f"  {'overall pass rate':<28}{report['pass_rate']:8.1%}",
         f"  {'in-distribution categories':<28}{report['in_distribution_pass_rate']:8.1%}",
         f"  {'hard negatives':<28}{report['hard_negative_pass_rate']:8.1%}",
+        f"  {'dismissed a friendly prompt':<28}{report.get('dismissal_rate', 0.0):8.1%}",
         "  per check:",
     ]
     lines += [f"    {name:<26}{rate:8.1%}" for name, rate in report["checks"].items()]

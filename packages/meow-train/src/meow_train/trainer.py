@@ -1,6 +1,7 @@
 """The training loop: bucketed batches, AdamW + warmup/cosine, periodic character evaluation.
 
-Checkpoints: `RUN_DIR/best/` (highest held-out pass rate, ties broken by val loss) and
+Checkpoints: `RUN_DIR/best/` (highest pass rate on the persona's selection suite, ties broken by
+val loss) and
 `RUN_DIR/last/` are model directories in the meow-model format; `RUN_DIR/state/` is the
 resumable state. Ctrl-C or SIGTERM finishes the current step, saves, and exits cleanly. Under
 `torchrun` the same global batch is split across ranks and only rank 0 writes files.
@@ -12,7 +13,6 @@ import contextlib
 import hashlib
 import json
 import math
-import shutil
 import signal
 import sys
 import time
@@ -34,7 +34,7 @@ from meow_model import (
     recover_directory,
     save_pretrained,
 )
-from meow_rules import MISO, Persona, load_persona
+from meow_rules import MISO, SELECTION, Persona, load_persona
 from meow_train.__about__ import __version__
 from meow_train.batches import collate, epoch_batches, shard
 from meow_train.config import TrainConfig
@@ -48,6 +48,7 @@ from meow_train.distributed import (
     shutdown,
 )
 from meow_train.evaluate import evaluate
+from meow_train.run_dir import RunDirError, RunLock, check_run_dir, prepare_run_dir
 from meow_train.schedule import lr_at
 from meow_train.state import STATE_DIR, load_state, save_state
 from meow_train.tokenizer_fit import fit_tokenizer
@@ -55,10 +56,6 @@ from meow_train.tokenizer_fit import fit_tokenizer
 TOKENIZER_FILE = "tokenizer.json"
 METRICS_FILE = "metrics.jsonl"
 CONFIG_FILE = "train_config.json"
-
-
-class RunDirError(ValueError):
-    """The run directory cannot be used as asked (exists without --resume/--force, or nothing to resume)."""
 
 
 @dataclass(frozen=True)
@@ -89,23 +86,6 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype | Non
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
     return torch.bfloat16 if device.type == "cpu" and cpu_supports_bf16() else None
-
-
-def prepare_run_dir(run_dir: Path, resume: bool, force: bool) -> None:
-    """Check what is in RUN_DIR against --resume / --force before anything is written."""
-    has_content = run_dir.exists() and any(run_dir.iterdir())
-    if resume:
-        recover_directory(run_dir / STATE_DIR)
-        if not (run_dir / STATE_DIR / "state.json").is_file():
-            raise RunDirError(f"{run_dir}: nothing to resume (no {STATE_DIR}/state.json)")
-        return
-    if has_content and not force:
-        raise RunDirError(
-            f"{run_dir} already exists and is not empty; pass --resume to continue it or --force to overwrite it"
-        )
-    if has_content and force:
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
 
 
 class _StopRequest:
@@ -151,8 +131,23 @@ def _train(
     run_dir = Path(cfg.out)
     persona = load_persona(cfg.persona) if cfg.persona else MISO
     if world.is_main:
-        prepare_run_dir(run_dir, resume, force)
-    barrier(world)
+        check_run_dir(run_dir, resume, force)  # before the lock file is created in it
+    with RunLock(run_dir) if world.is_main else nullcontext():
+        if world.is_main:
+            prepare_run_dir(run_dir, resume, force)
+        barrier(world)
+        return _train_locked(cfg, world, device, resume, quiet, run_dir, persona)
+
+
+def _train_locked(
+    cfg: TrainConfig,
+    world: World,
+    device: torch.device,
+    resume: bool,
+    quiet: bool,
+    run_dir: Path,
+    persona: Persona,
+) -> TrainResult:
     dataset = load_dataset(cfg.data)
     tokenizer = _tokenizer(cfg, run_dir, resume, dataset.train, world)
     train_data = encode(dataset.train, tokenizer, cfg.max_seq_len)
@@ -441,8 +436,15 @@ class _Evaluator:
     def _evaluate_and_save(self, counters: dict[str, Any], final: bool) -> None:
         model, tokenizer = self.model, self.tokenizer
         val_loss = validation_loss(model, self.val_data, self.device, self.dtype)
+        # The selection suite only: the report suites never see training, so they stay honest.
         report = evaluate(
-            model, tokenizer, self.persona, samples=1, seed=self.cfg.seed, limit=self.cfg.eval_limit
+            model,
+            tokenizer,
+            self.persona,
+            samples=1,
+            seed=self.cfg.seed,
+            limit=self.cfg.eval_limit,
+            suite=SELECTION,
         ).to_dict()
         model.train()
         score = {"step": counters["step"], "pass_rate": report["pass_rate"], "val_loss": val_loss}
@@ -463,12 +465,12 @@ class _Evaluator:
             -best["val_loss"],
         ):
             counters["best"] = score
-            best_meta = {**meta, "selected_by": "held-out pass rate, then val loss"}
+            best_meta = {**meta, "selected_by": "selection-suite pass rate, then val loss"}
             save_pretrained(model, tokenizer, self.run_dir / "best", meta=best_meta)
         save_pretrained(model, tokenizer, self.run_dir / "last", meta=meta)
         suffix = " (final)" if final else ""
         tqdm.write(
-            f"step {counters['step']}: val loss {val_loss:.4f}, held-out pass rate {report['pass_rate']:.1%}{suffix}",
+            f"step {counters['step']}: val loss {val_loss:.4f}, selection pass rate {report['pass_rate']:.1%}{suffix}",
             file=sys.stderr,
         )
 

@@ -1,0 +1,112 @@
+"""The run directory: what `--force` may delete, and a lock so two runs never share one.
+
+A directory becomes a MeowLLM run when training writes its marker file (`meow-run.json`) into
+it. `--force` replaces only such a directory: anything else (a dataset, a home directory, `.`)
+is refused, because deleting a user's files is never the answer to a typo in `--out`.
+
+While a run trains it holds an advisory lock (`fcntl.flock`) on `RUN_DIR/.lock`, which records
+the holder's pid. A second run into the same directory — even with `--force` or `--resume` — is
+refused instead of interleaving metrics and checkpoints with the first. The kernel releases the
+lock when the holder exits, so a crashed run never leaves a stale lock behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+from pathlib import Path
+from types import TracebackType
+
+from meow_model import recover_directory
+
+from meow_train.__about__ import __version__
+from meow_train.state import STATE_DIR
+
+MARKER_FILE = "meow-run.json"
+LOCK_FILE = ".lock"
+
+
+class RunDirError(ValueError):
+    """The run directory cannot be used as asked (exists without --resume/--force, is not a
+    run, is in use by another run, or has nothing to resume)."""
+
+
+class RunLock:
+    """Exclusive advisory lock on a run directory, held for the life of a training run."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / LOCK_FILE
+        self._fd: int | None = None
+
+    def __enter__(self) -> RunLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise RunDirError(
+                f"{self.path.parent} is in use by another training run (pid {holder}); "
+                "wait for it to finish or choose another --out"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def check_run_dir(run_dir: Path, resume: bool, force: bool) -> list[Path]:
+    """Refuse what --resume / --force cannot do with RUN_DIR; return what --force would delete.
+
+    Changes nothing, so a refused `--out` (a dataset, `.`) is left exactly as it was.
+    """
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunDirError(f"{run_dir} exists and is not a directory")
+    content = [p for p in run_dir.iterdir() if p.name != LOCK_FILE] if run_dir.exists() else []
+    if resume:
+        if not (run_dir / STATE_DIR / "state.json").is_file() and not any(
+            p.name.startswith(f".{STATE_DIR}-") for p in content
+        ):
+            raise RunDirError(f"{run_dir}: nothing to resume (no {STATE_DIR}/state.json)")
+        return []
+    if content and not force:
+        raise RunDirError(
+            f"{run_dir} already exists and is not empty; pass --resume to continue it or --force to overwrite it"
+        )
+    if content and not (run_dir / MARKER_FILE).is_file():
+        raise RunDirError(
+            f"{run_dir} is not a MeowLLM run directory (no {MARKER_FILE}); --force only "
+            "replaces earlier runs. Choose an empty or new --out, or remove it yourself"
+        )
+    return content
+
+
+def prepare_run_dir(run_dir: Path, resume: bool, force: bool) -> None:
+    """Under the run's lock: check RUN_DIR again, clear it for --force, and mark it as a run."""
+    content = check_run_dir(run_dir, resume, force)
+    if resume:
+        recover_directory(run_dir / STATE_DIR)
+        if not (run_dir / STATE_DIR / "state.json").is_file():
+            raise RunDirError(f"{run_dir}: nothing to resume (no {STATE_DIR}/state.json)")
+    else:
+        for path in content:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / MARKER_FILE).write_text(
+        json.dumps({"kind": "meow-train run", "meow_train_version": __version__}) + "\n",
+        encoding="utf-8",
+    )
