@@ -6,6 +6,8 @@ import pytest
 import torch
 from integration_helpers import SMALL, cli, metrics, train_losses
 
+from meow_rules import MISO
+
 
 def test_generate_train_eval_chat_on_cpu(miso_data, tmp_path):
     tok = tmp_path / "tokenizer.json"
@@ -33,15 +35,19 @@ def test_generate_train_eval_chat_on_cpu(miso_data, tmp_path):
         "cpu",
     )
     assert b"overall pass rate" in out.stdout
-    report = json.loads(report_path.read_text())
-    assert report["replies"] == 2 * report["prompts"] == 2 * 174
+    suites = json.loads(report_path.read_text())["suites"]
+    # published figures come from the report suites only, never from the selection suite
+    assert list(suites) == ["report", "unseen", "unknown_words"]
+    assert 0 <= suites["unknown_words"]["fallback_rate"] <= 1
+    report = suites["report"]
+    assert report["replies"] == 2 * report["prompts"] == 2 * len(MISO.eval_prompts)
     assert sum(c["replies"] for c in report["categories"].values()) == report["replies"]
     weighted = (
         sum(c["pass_rate"] * c["replies"] for c in report["categories"].values())
         / report["replies"]
     )
     assert weighted == pytest.approx(report["pass_rate"])
-    assert report["pass_rate"] > 0.5  # 300 small steps already speak mostly in character
+    assert report["checks"]["lowercase"] > 0.9 and report["checks"]["no_banned"] > 0.9
     assert 0 <= report["copy_rate"] <= 1 and 0 <= report["closed_world_fluency"] <= 1
 
     chat = cli(

@@ -37,7 +37,7 @@ def test_breaches_are_reported(tmp_path):
     )
     data = tmp_path / "packages" / "meow-data"
     pyproject = data / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('"meow-rules~=1.0"', '"meow-rules~=2.0"'))
+    pyproject.write_text(pyproject.read_text().replace('"meow-rules~=1.1"', '"meow-rules~=2.0"'))
     init = data / "src" / "meow_data" / "__init__.py"
     init.write_text(
         init.read_text().replace("__all__ = [", "_hidden = [")

@@ -36,8 +36,9 @@ def test_otter_goes_through_generate_train_eval_chat(tmp_path):
         "--device",
         "cpu",
     )
-    report = json.loads(report_path.read_text())
-    assert report["persona"] == "pebble" and report["prompts"] == 8
+    report = json.loads(report_path.read_text())["suites"]["report"]
+    # no [selection_prompts] in Pebble: 3 of its 8 held-out prompts choose checkpoints, 5 report
+    assert report["persona"] == "pebble" and report["prompts"] == 5
     assert set(report["categories"]) == {"rocks", "swimming", "hard_negative"}
     reply = (
         cli("meow-chat", "--model", run / "best", "--seed", "0", "can you swim")

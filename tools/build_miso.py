@@ -22,11 +22,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from model_card import model_card
+
 from meow_data import GenerateConfig, generate, write_dataset
 from meow_model import SamplingConfig, generate_batch, load_pretrained, save_pretrained
 from meow_train import TrainConfig, evaluate_suites, format_report, load_dataset, train
-
-from model_card import model_card
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE = ROOT / "packages" / "meow-chat" / "src" / "meow_chat" / "miso"
@@ -40,17 +40,32 @@ RECIPE = {"n": 60_000, "steps": 2000, "d_model": 256, "n_layers": 4, "n_heads": 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--work", type=Path, default=ROOT / "runs" / "build_miso", help="scratch directory")
-    parser.add_argument("--out", type=Path, default=BUNDLE, help="where the bundled model directory goes")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--work", type=Path, default=ROOT / "runs" / "build_miso", help="scratch directory"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=BUNDLE, help="where the bundled model directory goes"
+    )
     parser.add_argument("--n", type=int, default=RECIPE["n"], help="dataset size (samples)")
-    parser.add_argument("--steps", type=int, default=RECIPE["steps"], help="optimizer steps (fixed, for reproducibility; 0: none)")
-    parser.add_argument("--max-minutes", type=float, help="also stop after this much training (sweeps)")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=RECIPE["steps"],
+        help="optimizer steps (fixed, for reproducibility; 0: none)",
+    )
+    parser.add_argument(
+        "--max-minutes", type=float, help="also stop after this much training (sweeps)"
+    )
     for name in ("d_model", "n_layers", "n_heads", "ffn_dim"):
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=RECIPE[name])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--samples", type=int, default=4, help="eval samples per held-out prompt")
-    parser.add_argument("--force", action="store_true", help="replace an existing output model and scratch dir")
+    parser.add_argument(
+        "--force", action="store_true", help="replace an existing output model and scratch dir"
+    )
     args = parser.parse_args()
     if args.out.exists() and not args.force:
         print(f"{args.out} already holds a model; pass --force to replace it", file=sys.stderr)
@@ -65,7 +80,12 @@ def build(args: argparse.Namespace) -> dict:
     manifest = write_dataset(generate(gen_cfg), gen_cfg, data_dir, force=args.force)
     print(f"dataset: {manifest['counts']['total']} samples -> {data_dir}")
 
-    shape = {"d_model": args.d_model, "n_layers": args.n_layers, "n_heads": args.n_heads, "ffn_dim": args.ffn_dim}
+    shape = {
+        "d_model": args.d_model,
+        "n_layers": args.n_layers,
+        "n_heads": args.n_heads,
+        "ffn_dim": args.ffn_dim,
+    }
     cfg = TrainConfig(data=data_dir, out=run_dir, steps=args.steps or None, max_minutes=args.max_minutes, seed=args.seed,
                       eval_every=300, device="cpu", **shape)  # fmt: skip
     start = time.perf_counter()
@@ -74,25 +94,49 @@ def build(args: argparse.Namespace) -> dict:
 
     train_replies = [e.output for e in load_dataset(data_dir).train]
     best = load_pretrained(run_dir / "best")
-    fp32 = evaluate_suites(best.model, best.tokenizer, samples=args.samples, sampling=CHAT_SAMPLING, seed=args.seed, train_replies=train_replies)
-    staged = save_pretrained(best.model, best.tokenizer, args.work / "fp16", meta=best.meta, dtype=torch.float16)
+    fp32 = evaluate_suites(
+        best.model,
+        best.tokenizer,
+        samples=args.samples,
+        sampling=CHAT_SAMPLING,
+        seed=args.seed,
+        train_replies=train_replies,
+    )
+    staged = save_pretrained(
+        best.model, best.tokenizer, args.work / "fp16", meta=best.meta, dtype=torch.float16
+    )
     half = load_pretrained(staged)
-    fp16 = evaluate_suites(half.model, half.tokenizer, samples=args.samples, sampling=CHAT_SAMPLING, seed=args.seed, train_replies=train_replies)
+    fp16 = evaluate_suites(
+        half.model,
+        half.tokenizer,
+        samples=args.samples,
+        sampling=CHAT_SAMPLING,
+        seed=args.seed,
+        train_replies=train_replies,
+    )
     print(format_report(fp16))
 
     showcase = generate_batch(half.model, half.tokenizer, SHOWCASE, replace(CHAT_SAMPLING, seed=0))
     meta = {
         **_portable(best.meta, ROOT),
         "bundled_as": "float16",
-        "build": {"steps": result.steps, "training_wall_s": wall, "seed": args.seed, "n": args.n, "shape": shape,
-                  "command": "python tools/build_miso.py --force"},  # fmt: skip
+        "build": {
+            "steps": result.steps,
+            "training_wall_s": wall,
+            "seed": args.seed,
+            "n": args.n,
+            "shape": shape,
+            "command": "python tools/build_miso.py --force",
+        },
         "eval_fp32": _summary(fp32),
         "eval_bundled": _summary(fp16),
     }
     save_pretrained(half.model, half.tokenizer, args.out, meta=meta, dtype=torch.float16)
     card = model_card(meta, manifest, list(zip(SHOWCASE, (r.text for r in showcase), strict=True)))
     (args.out / "MODEL_CARD.md").write_text(card, encoding="utf-8")
-    (args.work / "eval_bundled.json").write_text(json.dumps(fp16, indent=2) + "\n", encoding="utf-8")
+    (args.work / "eval_bundled.json").write_text(
+        json.dumps(fp16, indent=2) + "\n", encoding="utf-8"
+    )
     size = (args.out / "model.safetensors").stat().st_size
     print(f"model: {args.out} ({size / 1e6:.2f} MB weights, {meta['parameters']:,} parameters); "
           + ", ".join(f"{name} {r['pass_rate']:.1%}" for name, r in fp16["suites"].items()))  # fmt: skip
@@ -101,7 +145,13 @@ def build(args: argparse.Namespace) -> dict:
 
 def _summary(report: dict) -> dict:
     """The eval report without its failure examples (kept in the scratch dir's JSON)."""
-    return {**report, "suites": {name: {k: v for k, v in r.items() if k != "failures"} for name, r in report["suites"].items()}}
+    return {
+        **report,
+        "suites": {
+            name: {k: v for k, v in r.items() if k != "failures"}
+            for name, r in report["suites"].items()
+        },
+    }
 
 
 def _portable(meta: dict, root: Path) -> dict:

@@ -55,10 +55,14 @@ def model_card(meta: dict, manifest: dict, showcase: list[tuple[str, str]]) -> s
     ]
     for name, r in fp16.items():
         headline = "fallback_rate" if "fallback_rate" in r else "pass_rate"
-        lines.append(f"| {SUITE_TITLES.get(name, name)} | {r['prompts']} | {r[headline]:.1%} | {fp32[name][headline]:.1%} |")
+        lines.append(
+            f"| {SUITE_TITLES.get(name, name)} | {r['prompts']} | {r[headline]:.1%} | {fp32[name][headline]:.1%} |"
+        )
     if "unknown_words" in fp16:
         u, u32 = fp16["unknown_words"], fp32["unknown_words"]
-        lines.append(f"| unknown words: on topic anyway | {u['prompts']} | {u['topic_rate']:.1%} | {u32['topic_rate']:.1%} |")
+        lines.append(
+            f"| unknown words: on topic anyway | {u['prompts']} | {u['topic_rate']:.1%} | {u32['topic_rate']:.1%} |"
+        )
     lines += [
         "",
         "| measure (report set, bundled) | value |",
@@ -67,7 +71,9 @@ def model_card(meta: dict, manifest: dict, showcase: list[tuple[str, str]]) -> s
     ]
     lines += [f"| check: {name} | {rate:.1%} |" for name, rate in report["checks"].items()]
     for name, r in fp16.items():
-        lines.append(f"| {name}: friendly prompt answered with the dismissal | {r['dismissal_rate']:.1%} |")
+        lines.append(
+            f"| {name}: friendly prompt answered with the dismissal | {r['dismissal_rate']:.1%} |"
+        )
         lines.append(f"| {name}: distinct replies | {r['distinct_reply_rate']:.1%} |")
         lines.append(f"| {name}: copied verbatim from training data | {r['copy_rate']:.1%} |")
     lines += ["", "Per category (bundled, pass rate):", ""]
@@ -75,7 +81,10 @@ def model_card(meta: dict, manifest: dict, showcase: list[tuple[str, str]]) -> s
     lines += ["| category | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     categories = sorted({cat for r in fp16.values() for cat in r["categories"]})
     for cat in categories:
-        cells = [f"{fp16[n]['categories'][cat]['pass_rate']:.0%}" if cat in fp16[n]["categories"] else "" for n in names]
+        cells = [
+            f"{fp16[n]['categories'][cat]['pass_rate']:.0%}" if cat in fp16[n]["categories"] else ""
+            for n in names
+        ]
         lines.append(f"| {cat} | " + " | ".join(cells) + " |")
     lines += ["", "## Sample replies (seed 0)", ""]
     lines += [f"> **you:** {prompt}  \n> **miso:** {reply}\n" for prompt, reply in showcase]

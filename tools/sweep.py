@@ -29,10 +29,18 @@ CONFIGS = {
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--minutes", type=float, default=10.0, help="training budget per configuration")
-    parser.add_argument("--only", nargs="*", choices=sorted(CONFIGS), help="run only these configurations")
-    parser.add_argument("--table-only", action="store_true", help="rebuild the table from finished runs")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--minutes", type=float, default=10.0, help="training budget per configuration"
+    )
+    parser.add_argument(
+        "--only", nargs="*", choices=sorted(CONFIGS), help="run only these configurations"
+    )
+    parser.add_argument(
+        "--table-only", action="store_true", help="rebuild the table from finished runs"
+    )
     args = parser.parse_args()
     for name in args.only or ([] if args.table_only else list(CONFIGS)):
         run(name, CONFIGS[name], args.minutes)

@@ -61,6 +61,7 @@ def test_validate_reports_each_broken_line(dataset, runner, tmp_path):
         json.dumps({**good, "category": "knitting"}),  # 4: unknown category
         json.dumps({**good, "output": good["output"].capitalize()}),  # 5: capitalised reply
         json.dumps({**good, "input": "Hi, Miso!"}),  # 6: a held-out eval prompt
+        json.dumps({**good, "input": "want some Kedgeree"}),  # 7: a held-out unknown word
     ]
     broken = tmp_path / "broken.jsonl"
     broken.write_text("\n".join(lines) + "\n")
@@ -72,8 +73,9 @@ def test_validate_reports_each_broken_line(dataset, runner, tmp_path):
     assert f"{broken}:4: field 'category': unknown category 'knitting'" in err
     assert f"{broken}:5: field 'output' fails the rules: lowercase" in err
     assert f"{broken}:6: field 'input': 'Hi, Miso!' is a held-out eval prompt" in err
+    assert f"{broken}:7: field 'input' holds 'kedgeree', a held-out unknown word" in err
     assert f"{broken}:1:" not in err
-    assert "5 problem(s) in 6 rows" in err
+    assert "6 problem(s) in 7 rows" in err
 
 
 def test_validate_detects_tampering_and_leaky_split(dataset, runner):

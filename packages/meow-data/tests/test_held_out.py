@@ -9,7 +9,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from meow_data import BankError, GenerateConfig, generate, load_banks
-from meow_rules import MISO, UNKNOWN_WORDS, UNSEEN, load_persona, normalize_prompt, persona_from_dict
+from meow_rules import (
+    MISO,
+    UNKNOWN_WORDS,
+    UNSEEN,
+    load_persona,
+    normalize_prompt,
+    persona_from_dict,
+)
 
 PEBBLE = Path(__file__).parent / "data" / "pebble"
 MISO_BANKS = load_banks()
@@ -31,7 +38,9 @@ def test_miso_has_held_out_frames_and_the_unseen_suite_uses_them():
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1))
 def test_generated_data_never_holds_a_held_out_frame_prompt_or_unknown_word(seed):
     data = generate(GenerateConfig(n=2600, seed=seed))
-    words = re.compile(r"\b(?:" + "|".join(map(re.escape, MISO.all_unknown_words)) + r")(?:s|es)?\b")
+    words = re.compile(
+        r"\b(?:" + "|".join(map(re.escape, MISO.all_unknown_words)) + r")(?:s|es)?\b"
+    )
     for sample in data.train + data.val:
         prompt = padded(sample.input)
         assert not any(f" {frame} " in prompt for frame in HOLDOUT), sample.input
@@ -60,7 +69,9 @@ def test_a_prompt_two_categories_could_produce_is_kept_by_the_first(banks):
             path.read_text(encoding="utf-8").replace("templates = [", 'templates = ["tell me something", '),
             encoding="utf-8",
         )  # fmt: skip
-    data = generate(GenerateConfig(n=300, persona=load_persona(PEBBLE / "persona.toml"), banks_dir=banks))
+    data = generate(
+        GenerateConfig(n=300, persona=load_persona(PEBBLE / "persona.toml"), banks_dir=banks)
+    )
     owner = owners(data.train + data.val)
     assert owner.get("tell me something") == "rocks"
     assert data.rejections["other_category_prompt"] > 0
@@ -130,7 +141,9 @@ def test_a_template_with_a_held_out_frame_is_refused(banks):
         rocks.read_text(encoding="utf-8").replace("templates = [", 'templates = ["How come, you {rock}", '),
         encoding="utf-8",
     )  # fmt: skip
-    with pytest.raises(BankError, match=r"rocks.toml: prompt.templates\[0\] .* held-out frame 'how come you'"):
+    with pytest.raises(
+        BankError, match=r"rocks.toml: prompt.templates\[0\] .* held-out frame 'how come you'"
+    ):
         load_banks(banks, load_persona(PEBBLE / "persona.toml"))
 
 
@@ -139,12 +152,17 @@ def test_an_unknown_word_in_a_bank_is_refused(banks):
     text = rocks.read_text(encoding="utf-8")
     slot = re.search(r"(\w+) = \[", text[text.index("[prompt.slots]") :]).group(1)
     rocks.write_text(text.replace(f"{slot} = [", f'{slot} = ["Obsidians", '), encoding="utf-8")
-    with pytest.raises(BankError, match=r"rocks.toml: prompt.slots.\w+\[0\] 'Obsidians' contains 'obsidians', a held-out unknown word"):
+    with pytest.raises(
+        BankError,
+        match=r"rocks.toml: prompt.slots.\w+\[0\] 'Obsidians' contains 'obsidians', a held-out unknown word",
+    ):
         load_banks(banks, pebble_with_unknown_words())
 
 
 def test_unknown_words_suite_words_appear_in_no_bank():
     assert MISO.suite(UNKNOWN_WORDS)
     for bank in MISO_BANKS:
-        text = " ".join([*bank.templates, *bank.cores, *(v for vs in bank.slots.values() for v in vs)])
+        text = " ".join(
+            [*bank.templates, *bank.cores, *(v for vs in bank.slots.values() for v in vs)]
+        )
         assert MISO.unknown_word_in(text) is None, bank.category

@@ -1,6 +1,7 @@
 """The meow-train CLI: tokenizer fitting, eval reports, clean errors."""
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -73,7 +74,10 @@ def test_eval_command_writes_a_complete_report(model_dir, dataset, runner, tmp_p
         ],
     )
     assert result.exit_code == 0, result.output
-    report = json.loads(out.read_text())
+    suites = json.loads(out.read_text())["suites"]
+    assert list(suites) == ["report", "unseen", "unknown_words"], "selection is never reported"
+    assert "suite unknown_words" in result.output and "graceful fallback" in result.output
+    report = suites["report"]
     assert report["replies"] == 2 * report["prompts"] >= 300
     assert set(report["checks"]) == {
         "lowercase",
@@ -131,3 +135,28 @@ def test_cuda_bf16_training(dataset, tmp_path, runner):
                                   "--device", "cuda", "--precision", "bf16", "--d-model", "32", "--layers", "2",
                                   "--heads", "2", "--ffn", "64", "--vocab-size", "300", "--quiet"])  # fmt: skip
     assert result.exit_code == 0, result.output
+
+
+def test_resume_takes_the_saved_config_and_refuses_conflicting_flags(dataset, tmp_path, runner):
+    out = tmp_path / "r"
+    base = ["run", "--data", str(dataset), "--out", str(out), "--device", "cpu", "--quiet"]
+    small = ["--d-model", "32", "--layers", "1", "--heads", "2", "--ffn", "64", "--vocab-size", "300",
+             "--batch-size", "16", "--eval-every", "4", "--eval-limit", "4", "--lr", "0.002"]  # fmt: skip
+    assert runner.invoke(main, [*base, *small, "--steps", "4"]).exit_code == 0
+    # flags not given take the saved values: no --d-model 32 needed, and no size-mismatch crash
+    resumed = runner.invoke(main, [*base, "--resume", "--steps", "6"])
+    assert resumed.exit_code == 0, resumed.output
+    saved = json.loads((out / "train_config.json").read_text())
+    assert (saved["steps"], saved["d_model"], saved["lr"]) == (6, 32, 0.002)
+    for flag, value, message in [
+        ("--lr", "0.01", "--lr 0.01 (this run was started with 0.002)"),
+        ("--d-model", "64", "--d-model 64 (this run was started with 32)"),
+        ("--seed", "3", "--seed 3 (this run was started with 0)"),
+        ("--steps", "2", "--steps 2 is below the 6 steps this run has already done"),
+    ]:
+        refused = runner.invoke(main, [*base, "--resume", flag, value])
+        assert refused.exit_code == 1 and message in refused.output, refused.output
+    other_data = tmp_path / "other"
+    shutil.copytree(dataset, other_data)
+    refused = runner.invoke(main, [*base[:2], str(other_data), *base[3:], "--resume"])
+    assert refused.exit_code == 1 and f"--data {other_data}" in refused.output, refused.output

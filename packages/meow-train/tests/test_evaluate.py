@@ -66,3 +66,52 @@ def test_empty_training_data_gives_no_copy_figures():
     d = EvalReport("miso", 1, {}, scored).to_dict()
     assert d["copy_rate"] is None and d["closed_world_fluency"] is None
     assert d["pass_rate"] == 1.0
+
+
+UNKNOWN = [
+    ("want some kedgeree", "hunger"),
+    ("the schipperke barked", "dogs"),
+    ("my decanter", "vet"),
+]
+UNKNOWN_REPLIES = [
+    [
+        "the bowl is empty. bring tuna now.",  # on topic: graceful and topical
+        "i do not care about that. the sun spot is mine.",  # off topic but in character: graceful
+        "i am not a machine, i am a cat.",  # the assistant-trap dismissal: not graceful
+    ]
+]
+
+
+def test_unknown_words_suite_scores_graceful_fallback_and_topic_apart():
+    scored = score(UNKNOWN, UNKNOWN_REPLIES)
+    d = EvalReport("miso", 1, {}, scored, suite="unknown_words").to_dict()
+    assert d["suite"] == "unknown_words"
+    assert d["fallback_rate"] == pytest.approx(2 / 3)
+    assert d["topic_rate"] == pytest.approx(1 / 3)
+    assert d["dismissal_rate"] == pytest.approx(1 / 3)
+    text = format_report(d)
+    assert "graceful fallback" in text and "66.7%" in text
+
+
+def test_a_dismissal_of_a_hard_negative_is_not_counted_against_the_model(report):
+    assert report["dismissal_rate"] == 0.0  # "i am a cat, not a computer" answered "write code"
+    assert "fallback_rate" not in report  # only the unknown-words suite is judged on fallback
+
+
+def test_evaluate_suites_runs_the_report_suites_only(monkeypatch):
+    import importlib
+
+    evaluate_module = importlib.import_module("meow_train.evaluate")  # the module, not the function
+
+    seen = []
+
+    def fake_evaluate(model, tokenizer, persona, samples, sampling, seed, train_replies, suite):
+        seen.append(suite)
+        scored = score([(p.prompt, p.category) for p in persona.suite(suite)][:1], [["hm."]])
+        return EvalReport(persona.name, samples, {}, scored, suite=suite)
+
+    monkeypatch.setattr(evaluate_module, "evaluate", fake_evaluate)
+    result = evaluate_module.evaluate_suites(None, None, samples=1)
+    assert seen == ["report", "unseen", "unknown_words"]
+    assert list(result["suites"]) == seen and "selection" not in result["suites"]
+    assert "suite unseen" in format_report(result)

@@ -142,7 +142,21 @@ def test_a_second_run_into_a_locked_directory_is_refused(dataset, tmp_path, tiny
     metrics = (out / "metrics.jsonl").read_text()
     with RunLock(out):  # a run in progress holds this lock
         for kwargs in ({"force": True}, {"resume": True}):
-            with pytest.raises(RunDirError, match=rf"in use by another training run \(pid {os.getpid()}\)"):
+            with pytest.raises(
+                RunDirError, match=rf"in use by another training run \(pid {os.getpid()}\)"
+            ):
                 train(tiny(dataset, out, steps=6, eval_every=6), quiet=True, **kwargs)
     assert (out / "metrics.jsonl").read_text() == metrics, "the running run's files are untouched"
     train(tiny(dataset, out, steps=6, eval_every=6), resume=True, quiet=True)  # free again
+
+
+def test_a_longer_resume_is_logged_and_a_conflicting_one_refused(dataset, tmp_path, tiny):
+    out = tmp_path / "run"
+    train(tiny(dataset, out, steps=5, eval_every=5), quiet=True)
+    with pytest.raises(RunDirError, match=r"--batch-size 8 \(this run was started with 16\)"):
+        train(tiny(dataset, out, steps=8, eval_every=5, batch_size=8), resume=True, quiet=True)
+    result = train(tiny(dataset, out, steps=8, eval_every=5), resume=True, quiet=True)
+    assert result.steps == 8
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    resumes = [r for r in rows if r["event"] == "resume"]
+    assert resumes == [{"event": "resume", "step": 5, "changed": {"steps": {"was": 5, "now": 8}}}]

@@ -154,7 +154,10 @@ def _load_shared(path: Path, persona: Persona) -> _Shared:
     )
     entries = [
         (f"{table}.{kind}[{i}]", text)
-        for table, kinds in (("reply", _FRAGMENT_KINDS), ("prompt", ("prefixes", "suffixes", "frames", "contexts")))
+        for table, kinds in (
+            ("reply", _FRAGMENT_KINDS),
+            ("prompt", ("prefixes", "suffixes", "frames", "contexts")),
+        )
         for kind in kinds
         for i, text in enumerate(slots[kind] if table == "reply" else getattr(shared, kind))
     ]

@@ -36,8 +36,31 @@ _TEXTING = {
     "please": "pls", "want to": "wanna", "going to": "gonna", "got to": "gotta", "right now": "rn",
     "really": "rly", "because": "cuz", "okay": "ok", "oh my god": "omg",
 }  # fmt: skip
-_TEXTING_WORDS = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, _TEXTING), key=len, reverse=True)) + r")\b")
-_ONSETS = ("b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "dr", "gl", "pl", "sk", "tr")
+_TEXTING_WORDS = re.compile(
+    r"\b(?:" + "|".join(sorted(map(re.escape, _TEXTING), key=len, reverse=True)) + r")\b"
+)
+_ONSETS = (
+    "b",
+    "d",
+    "f",
+    "g",
+    "k",
+    "l",
+    "m",
+    "n",
+    "p",
+    "r",
+    "s",
+    "t",
+    "v",
+    "z",
+    "br",
+    "dr",
+    "gl",
+    "pl",
+    "sk",
+    "tr",
+)
 _VOWELS = ("a", "e", "i", "o", "u", "oo", "ee", "ai")
 _CODAS = ("", "", "", "n", "l", "r", "s", "k", "m", "sh")
 _TYPO_WORD = re.compile(r"[a-z]{4,}")
@@ -75,7 +98,9 @@ def compose_prompt(bank: CategoryBank, rng: random.Random) -> str:
     if text[-1] not in "?!.":
         text += rng.choice(_QUESTION_ENDINGS if question else _STATEMENT_ENDINGS)
     if rng.random() < P_TEXTING:
-        text = _TEXTING_WORDS.sub(lambda m: _TEXTING[m.group(0)] if rng.random() < 0.8 else m.group(0), text)
+        text = _TEXTING_WORDS.sub(
+            lambda m: _TEXTING[m.group(0)] if rng.random() < 0.8 else m.group(0), text
+        )
     if rng.random() < P_TYPO:
         text = _typo(text, rng)
     return _recase(text, rng)

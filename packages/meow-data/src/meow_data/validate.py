@@ -1,7 +1,7 @@
 """Validate a dataset file or directory line by line, reporting every problem with its place.
 
 A directory is also checked as a whole: the manifest's hashes and line counts, no normalized
-prompt on both sides of the split, and no held-out eval prompt anywhere.
+prompt on both sides of the split, and no held-out eval prompt or unknown word anywhere.
 """
 
 from __future__ import annotations
@@ -94,6 +94,9 @@ def _validate_file(path: Path, persona: Persona) -> tuple[int, list[Problem], se
             continue
         if norm in persona.normalized_eval_prompts:
             where(f"field 'input': {row['input']!r} is a held-out eval prompt")
+        for name in ("input", "output"):
+            if word := persona.unknown_word_in(row[name]):
+                where(f"field {name!r} holds {word!r}, a held-out unknown word of the persona")
         verdict = check(row["output"], category, persona)
         if not verdict.ok:
             where(f"field 'output' fails the rules: {verdict.reason}")

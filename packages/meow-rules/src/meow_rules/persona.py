@@ -330,7 +330,9 @@ class _Reader:
             raise PersonaError(f"{self.source}: key {dotted!r} must be positive, got {value}")
         return value
 
-    def str_list(self, dotted: str, allow_empty: bool = False, default: Any = _MISSING) -> list[str]:
+    def str_list(
+        self, dotted: str, allow_empty: bool = False, default: Any = _MISSING
+    ) -> list[str]:
         items = self.get(dotted, list, default)
         for i, item in enumerate(items):
             if not isinstance(item, str):

@@ -24,10 +24,11 @@ from meow_train.evaluate import (
     format_report,
     score,
 )
+from meow_train.run_dir import RunDirError
 from meow_train.schedule import lr_at
 from meow_train.state import StateError
 from meow_train.tokenizer_fit import fit_tokenizer
-from meow_train.trainer import RunDirError, TrainResult, cpu_supports_bf16, train, validation_loss
+from meow_train.trainer import TrainResult, cpu_supports_bf16, train, validation_loss
 
 __all__ = [
     "DEFAULT_SAMPLING",

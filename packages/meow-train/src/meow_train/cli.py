@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from meow_model import CheckpointError, SamplingConfig, load_pretrained, pick_device
 from meow_rules import MISO, REPORT_SUITES, SUITES, PersonaError, load_persona
@@ -14,9 +15,10 @@ from meow_train.__about__ import __version__
 from meow_train.config import TrainConfig
 from meow_train.dataset import DatasetError, load_dataset
 from meow_train.evaluate import DEFAULT_SAMPLING, evaluate_suites, format_report
+from meow_train.run_dir import RunDirError, saved_config
 from meow_train.state import StateError
 from meow_train.tokenizer_fit import fit_tokenizer
-from meow_train.trainer import RunDirError, train
+from meow_train.trainer import train
 
 _PATH = click.Path(path_type=Path)
 
@@ -131,9 +133,11 @@ def run_cmd(**opts: object) -> None:
     if resume and force:
         raise click.UsageError("--resume and --force contradict each other")
     opts["compile"] = opts.pop("compile_")
-    if opts["steps"] is None and opts["epochs"] is None and opts["max_minutes"] is None:
-        opts["max_minutes"] = 10.0
     try:
+        if resume:
+            opts = _resumed_options(opts)
+        elif opts["steps"] is None and opts["epochs"] is None and opts["max_minutes"] is None:
+            opts["max_minutes"] = 10.0
         pick_device(str(opts["device"]))
         cfg = TrainConfig(**opts)  # type: ignore[arg-type]
         result = train(cfg, resume=bool(resume), force=bool(force), quiet=bool(quiet))
@@ -141,6 +145,27 @@ def run_cmd(**opts: object) -> None:
         raise click.ClickException(str(exc)) from None
     if result.interrupted:
         sys.exit(130)
+
+
+def _resumed_options(opts: dict[str, object]) -> dict[str, object]:
+    """--resume: the run's saved configuration, with only the flags given on this command line.
+
+    The trainer then refuses any given flag that would change what the run is (`--lr`, `--data`,
+    `--d-model`, …) and logs the ones a run may change (`--steps`, `--eval-every`, …).
+    """
+    ctx = click.get_current_context()
+    out = Path(str(opts["out"]))
+    if not (out / "train_config.json").is_file():
+        raise RunDirError(f"{out}: nothing to resume (no train_config.json)")
+    saved = saved_config(out)
+    merged = dict(opts)
+    for name in opts:
+        given = ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
+        if not given and name in saved:
+            merged[name] = saved[name]
+    for name in ("data", "out", "tokenizer", "persona"):
+        merged[name] = Path(str(merged[name])) if merged[name] is not None else None
+    return merged
 
 
 @main.command("eval")

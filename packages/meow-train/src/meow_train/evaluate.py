@@ -19,7 +19,16 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
 
 from meow_model import ChatTokenizer, MeowForCausalLM, SamplingConfig, generate_batch
-from meow_rules import CHECKS, HARD_NEGATIVE, MISO, REPORT, REPORT_SUITES, UNKNOWN_WORDS, Persona, check
+from meow_rules import (
+    CHECKS,
+    HARD_NEGATIVE,
+    MISO,
+    REPORT,
+    REPORT_SUITES,
+    UNKNOWN_WORDS,
+    Persona,
+    check,
+)
 
 DEFAULT_SAMPLING = SamplingConfig()  # meow-model's defaults, which meow-chat also uses
 
@@ -50,9 +59,9 @@ class EvalReport:
     samples_per_prompt: int
     sampling: dict
     scored: list[Scored] = field(repr=False)
-    suite: str = REPORT
     train_replies: set[str] | None = field(default=None, repr=False)
     train_trigrams: set[tuple[str, ...]] | None = field(default=None, repr=False)
+    suite: str = REPORT
 
     @property
     def pass_rate(self) -> float:

@@ -20,12 +20,28 @@ from pathlib import Path
 from types import TracebackType
 
 from meow_model import recover_directory
-
 from meow_train.__about__ import __version__
+from meow_train.config import TrainConfig
 from meow_train.state import STATE_DIR
 
 MARKER_FILE = "meow-run.json"
 LOCK_FILE = ".lock"
+CONFIG_FILE = "train_config.json"
+# What a resumed run may change: when to stop, how often to report, where to run. Everything
+# else defines the run (data, optimisation, architecture, seed) and must stay as it was.
+RESUME_ADJUSTABLE = frozenset(
+    {
+        "out",
+        "steps",
+        "epochs",
+        "max_minutes",
+        "eval_every",
+        "eval_limit",
+        "log_every",
+        "device",
+        "compile",
+    }
+)
 
 
 class RunDirError(ValueError):
@@ -110,3 +126,51 @@ def prepare_run_dir(run_dir: Path, resume: bool, force: bool) -> None:
         json.dumps({"kind": "meow-train run", "meow_train_version": __version__}) + "\n",
         encoding="utf-8",
     )
+
+
+def saved_config(run_dir: Path) -> dict:
+    """The configuration a run was started with (`RUN_DIR/train_config.json`)."""
+    path = run_dir / CONFIG_FILE
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunDirError(f"{path}: cannot read the run's configuration: {exc}") from None
+    if not isinstance(saved, dict):
+        raise RunDirError(f"{path}: not a JSON object")
+    return saved
+
+
+def check_resume_config(cfg: TrainConfig, run_dir: Path) -> dict[str, tuple[object, object]]:
+    """Refuse a resume that would change what the run is; return the adjustable changes.
+
+    A different dataset, learning rate, batch size, seed or shape would make the saved run a mix
+    of two runs recorded as one, so it is an error naming each flag; a longer `--steps` or another
+    `--eval-every` is allowed and returned as {field: (was, now)} for the log.
+    """
+    saved = saved_config(run_dir)
+    now = cfg.to_dict()
+    conflicts, changes = [], {}
+    for name, value in now.items():
+        if name not in saved or _same(name, saved[name], value):
+            continue
+        if name in RESUME_ADJUSTABLE:
+            changes[name] = (saved[name], value)
+        else:
+            flag = "--" + name.replace("_", "-")
+            conflicts.append(f"{flag} {value} (this run was started with {saved[name]})")
+    if conflicts:
+        raise RunDirError(
+            f"{run_dir}: --resume continues the run as it was started; refusing "
+            + "; ".join(conflicts)
+            + ". Start a new run (another --out) to change these"
+        )
+    return changes
+
+
+def _same(name: str, a: object, b: object) -> bool:
+    if name in _PATH_FIELDS and isinstance(a, str) and isinstance(b, str):
+        return Path(a).resolve() == Path(b).resolve()
+    return a == b
+
+
+_PATH_FIELDS = frozenset({"data", "out", "tokenizer", "persona"})

@@ -31,7 +31,6 @@ from meow_model import (
     MeowForCausalLM,
     ModelConfig,
     pick_device,
-    recover_directory,
     save_pretrained,
 )
 from meow_rules import MISO, SELECTION, Persona, load_persona
@@ -48,14 +47,20 @@ from meow_train.distributed import (
     shutdown,
 )
 from meow_train.evaluate import evaluate
-from meow_train.run_dir import RunDirError, RunLock, check_run_dir, prepare_run_dir
+from meow_train.run_dir import (
+    CONFIG_FILE,
+    RunDirError,
+    RunLock,
+    check_resume_config,
+    check_run_dir,
+    prepare_run_dir,
+)
 from meow_train.schedule import lr_at
-from meow_train.state import STATE_DIR, load_state, save_state
+from meow_train.state import load_state, save_state
 from meow_train.tokenizer_fit import fit_tokenizer
 
 TOKENIZER_FILE = "tokenizer.json"
 METRICS_FILE = "metrics.jsonl"
-CONFIG_FILE = "train_config.json"
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,7 @@ def _train_locked(
     run_dir: Path,
     persona: Persona,
 ) -> TrainResult:
+    resumed_changes = check_resume_config(cfg, run_dir) if resume else {}
     dataset = load_dataset(cfg.data)
     tokenizer = _tokenizer(cfg, run_dir, resume, dataset.train, world)
     train_data = encode(dataset.train, tokenizer, cfg.max_seq_len)
@@ -171,7 +177,12 @@ def _train_locked(
     }
     if resume:
         counters = load_state(run_dir, model, optimizer)
-    elif world.is_main:
+        if cfg.steps is not None and cfg.steps < counters["step"]:
+            raise RunDirError(
+                f"{run_dir}: --steps {cfg.steps} is below the {counters['step']} steps this run "
+                "has already done"
+            )
+    if world.is_main and (not resume or resumed_changes):
         (run_dir / CONFIG_FILE).write_text(
             json.dumps(cfg.to_dict(), indent=2) + "\n", encoding="utf-8"
         )
@@ -182,7 +193,8 @@ def _train_locked(
         for n in (cfg.steps, math.ceil(cfg.epochs * batches_per_epoch) if cfg.epochs else None)
         if n
     ]
-    if counters["total_steps"] is None and planned:
+    if planned and (counters["total_steps"] is None or {"steps", "epochs"} & set(resumed_changes)):
+        # a resumed run given a new stopping point stretches its schedule to it
         counters["total_steps"] = min(planned)
     autocast_dtype = resolve_precision(cfg.precision, device)
     net: torch.nn.Module = model
@@ -221,6 +233,12 @@ def _train_locked(
         dynamic_ncols=True,
     )
     metrics = (run_dir / METRICS_FILE).open("a", encoding="utf-8") if world.is_main else None
+    if resumed_changes:
+        changed = {name: {"was": was, "now": now} for name, (was, now) in resumed_changes.items()}
+        _log(metrics, {"event": "resume", "step": counters["step"], "changed": changed})
+        if not quiet and world.is_main:
+            print(f"resuming at step {counters['step']} with " + ", ".join(
+                f"{name} {was} -> {now}" for name, (was, now) in resumed_changes.items()), file=sys.stderr)  # fmt: skip
     interrupted = False
     start = time.perf_counter() - counters["elapsed"]
     window_tokens, window_start = 0, time.perf_counter()
