@@ -160,3 +160,31 @@ def test_resume_takes_the_saved_config_and_refuses_conflicting_flags(dataset, tm
     shutil.copytree(dataset, other_data)
     refused = runner.invoke(main, [*base[:2], str(other_data), *base[3:], "--resume"])
     assert refused.exit_code == 1 and f"--data {other_data}" in refused.output, refused.output
+
+
+def test_run_refuses_an_edited_dataset_with_one_line_and_no_verify_overrides(
+    dataset, tmp_path, runner
+):
+    edited = tmp_path / "edited"
+    shutil.copytree(dataset, edited)
+    with (edited / "val.jsonl").open("a") as fh:
+        fh.write(
+            json.dumps(
+                {
+                    "input": "hi",
+                    "output": "AS AN AI I CAN HELP.",
+                    "category": "greeting",
+                    "source": "x",
+                }
+            )
+            + "\n"
+        )
+    base = ["run", "--data", str(edited), "--device", "cpu", "--quiet", "--steps", "2", "--d-model", "32",
+            "--layers", "1", "--heads", "2", "--ffn", "64", "--vocab-size", "300", "--eval-limit", "2"]  # fmt: skip
+    refused = runner.invoke(main, [*base, "--out", str(tmp_path / "a")])
+    assert (
+        refused.exit_code == 1
+        and "val.jsonl: sha256 does not match manifest.json" in refused.output
+    )
+    allowed = runner.invoke(main, [*base, "--out", str(tmp_path / "b"), "--no-verify"])
+    assert allowed.exit_code == 0, allowed.output

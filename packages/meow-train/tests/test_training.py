@@ -2,11 +2,12 @@
 
 import json
 import os
+import shutil
 
 import pytest
 
 from meow_model import load_pretrained
-from meow_train import RunDirError, train
+from meow_train import DatasetError, RunDirError, train
 from meow_train import trainer as trainer_module
 from meow_train.run_dir import RunLock
 
@@ -160,3 +161,35 @@ def test_a_longer_resume_is_logged_and_a_conflicting_one_refused(dataset, tmp_pa
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     resumes = [r for r in rows if r["event"] == "resume"]
     assert resumes == [{"event": "resume", "step": 5, "changed": {"steps": {"was": 5, "now": 8}}}]
+
+
+def test_prompts_longer_than_the_context_are_left_out_and_counted(dataset, tmp_path, tiny, capsys):
+    long_data = tmp_path / "long"
+    shutil.copytree(dataset, long_data)
+    train_file = long_data / "train.jsonl"
+    rows = train_file.read_text().splitlines()
+    long_row = {**json.loads(rows[0]), "input": "tell me " + "very " * 400 + "about tuna"}
+    train_file.write_text("\n".join([json.dumps(long_row), *rows]) + "\n")
+    cfg = tiny(
+        long_data, tmp_path / "run", steps=4, eval_every=4, max_seq_len=32, verify_data=False
+    )
+    result = train(cfg)
+    assert result.steps == 4
+    meta = load_pretrained(tmp_path / "run" / "last").meta
+    assert meta["dropped_too_long"]["train"] >= 1
+    assert "whose prompt fills the whole 32-token context" in capsys.readouterr().err
+
+
+def test_a_dataset_edited_after_generation_is_refused_unless_told(dataset, tmp_path, tiny):
+    edited = tmp_path / "edited"
+    shutil.copytree(dataset, edited)
+    train_file = edited / "train.jsonl"
+    row = json.loads(train_file.read_text().splitlines()[0])
+    shouted = {**row, "output": row["output"].upper()}
+    train_file.write_text(train_file.read_text() + json.dumps(shouted) + "\n")
+    with pytest.raises(DatasetError, match=r"train.jsonl: sha256 does not match manifest.json"):
+        train(tiny(edited, tmp_path / "run", steps=2), quiet=True)
+    assert not (tmp_path / "run" / "best").exists()
+    train(tiny(edited, tmp_path / "forced", steps=2, eval_every=2, verify_data=False), quiet=True)
+    meta = load_pretrained(tmp_path / "forced" / "last").meta
+    assert meta["dataset"]["verified"] is False and meta["train_config"]["verify_data"] is False

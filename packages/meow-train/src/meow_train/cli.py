@@ -124,6 +124,13 @@ def tokenizer_cmd(data_dir: Path, vocab_size: int, out: Path, force: bool) -> No
     show_default=True,
     help="Steps between metrics.jsonl lines.",
 )
+@click.option(
+    "--no-verify",
+    "verify_data",
+    flag_value=False,
+    default=True,
+    help="Train on a dataset whose files no longer match its manifest (recorded in meta.json).",
+)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last saved state.")
 @click.option("--force", is_flag=True, help="Delete an existing --out and start over.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")

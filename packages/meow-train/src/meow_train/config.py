@@ -28,6 +28,7 @@ class TrainConfig:
     max_seq_len: int = 256
     vocab_size: int = 2048
     tokenizer: Path | None = None
+    verify_data: bool = True
     persona: Path | None = None
     seed: int = 0
     device: str = "auto"

@@ -7,6 +7,7 @@ file and line), before any training starts.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +40,13 @@ class Dataset:
     manifest: dict
 
 
-def load_dataset(directory: str | Path) -> Dataset:
-    """Load and check a dataset directory written by `meow-data generate`."""
+def load_dataset(directory: str | Path, verify: bool = True) -> Dataset:
+    """Load and check a dataset directory written by `meow-data generate`.
+
+    With `verify` (the default) each split must have the sha256 its manifest records: a file
+    edited after generation (a reply in capitals, a leaked eval prompt) is refused rather than
+    trained on under the untouched manifest's hash.
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise DatasetError(f"{directory}: dataset directory not found")
@@ -54,6 +60,9 @@ def load_dataset(directory: str | Path) -> Dataset:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DatasetError(f"{manifest_path}: not valid JSON: {exc}") from None
     check_manifest(manifest, manifest_path)
+    if verify:
+        for name in SPLIT_FILES:
+            _verify_hash(directory / name, manifest, manifest_path)
     return Dataset(
         directory,
         read_split(directory / "train.jsonl"),
@@ -77,6 +86,27 @@ def check_manifest(manifest: object, where: Path | str) -> None:
         raise DatasetError(
             f"{where}: dataset was made with meow-rules {made_with or '(unknown)'}, incompatible with the "
             f"installed meow-rules {ours} (major versions differ); regenerate it with a matching meow-data"
+        )
+
+
+SPLIT_FILES = ("train.jsonl", "val.jsonl")
+
+
+def _verify_hash(path: Path, manifest: dict, manifest_path: Path) -> None:
+    files = manifest.get("files")
+    entry = files.get(path.name) if isinstance(files, dict) else None
+    expected = entry.get("sha256") if isinstance(entry, dict) else None
+    if not isinstance(expected, str):
+        raise DatasetError(f"{manifest_path}: no sha256 recorded for {path.name}")
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: split file not found") from None
+    if digest != expected:
+        raise DatasetError(
+            f"{path}: sha256 does not match {manifest_path.name} (the file changed after it was "
+            "generated); regenerate it, check it with `meow-data validate`, or pass --no-verify "
+            "to train on it anyway (recorded in the model's meta.json)"
         )
 
 
@@ -117,6 +147,8 @@ class Encoded:
 
     ids: list[list[int]]
     reply_starts: list[int]
+    dropped: int = 0
+    """Examples left out because their prompt fills the whole context (no reply token to learn)."""
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -126,9 +158,18 @@ class Encoded:
 
 
 def encode(examples: list[Example], tokenizer: ChatTokenizer, max_len: int) -> Encoded:
-    """Encode chat turns; turns longer than `max_len + 1` tokens are cut at the end."""
+    """Encode chat turns; turns longer than `max_len + 1` tokens are cut at the end.
+
+    A turn whose prompt leaves no reply token inside the context teaches nothing (every target
+    would be masked), so it is dropped and counted in `Encoded.dropped`.
+    """
     encodings = tokenizer.encode_batch_chat([(e.input, e.output) for e in examples])
-    return Encoded([e.ids[: max_len + 1] for e in encodings], [e.reply_start for e in encodings])
+    kept = [e for e in encodings if e.reply_start <= max_len]
+    return Encoded(
+        [e.ids[: max_len + 1] for e in kept],
+        [e.reply_start for e in kept],
+        dropped=len(encodings) - len(kept),
+    )
 
 
 def targets_for(ids: list[int], reply_start: int) -> list[int]:

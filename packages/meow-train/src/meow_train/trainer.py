@@ -37,7 +37,7 @@ from meow_rules import MISO, SELECTION, Persona, load_persona
 from meow_train.__about__ import __version__
 from meow_train.batches import collate, epoch_batches, shard
 from meow_train.config import TrainConfig
-from meow_train.dataset import Encoded, encode, load_dataset
+from meow_train.dataset import DatasetError, Encoded, encode, load_dataset
 from meow_train.distributed import (
     World,
     all_reduce_sum,
@@ -154,10 +154,15 @@ def _train_locked(
     persona: Persona,
 ) -> TrainResult:
     resumed_changes = check_resume_config(cfg, run_dir) if resume else {}
-    dataset = load_dataset(cfg.data)
+    dataset = load_dataset(cfg.data, verify=cfg.verify_data)
     tokenizer = _tokenizer(cfg, run_dir, resume, dataset.train, world)
     train_data = encode(dataset.train, tokenizer, cfg.max_seq_len)
     val_data = encode(dataset.val, tokenizer, cfg.max_seq_len)
+    if not len(train_data) or not len(val_data):
+        raise DatasetError(
+            f"{cfg.data}: no sample of a split fits a context of {cfg.max_seq_len} tokens "
+            "(raise --context)"
+        )
 
     torch.manual_seed(cfg.seed)
     arch = ModelConfig(
@@ -208,14 +213,18 @@ def _train_locked(
     manifest_sha = hashlib.sha256((Path(cfg.data) / "manifest.json").read_bytes()).hexdigest()
     describe = {
         "persona": persona.name,
-        "dataset": {"path": str(cfg.data), "manifest_sha256": manifest_sha, "versions": dataset.manifest.get("versions")},
+        "dataset": {"path": str(cfg.data), "manifest_sha256": manifest_sha, "verified": cfg.verify_data, "versions": dataset.manifest.get("versions")},
         "versions": {"meow-train": __version__, "meow-model": meow_model.__version__, "meow-rules": meow_rules.__version__, "torch": torch.__version__},
         "train_config": cfg.to_dict(),
         "device": str(device),
         "precision": str(autocast_dtype or torch.float32).removeprefix("torch."),
         "world_size": world.size,
         "parameters": model.num_parameters(),
+        "dropped_too_long": {"train": train_data.dropped, "val": val_data.dropped},
     }  # fmt: skip
+    if world.is_main and (train_data.dropped or val_data.dropped):
+        print(f"left out {train_data.dropped} train / {val_data.dropped} val samples whose prompt fills the "
+              f"whole {cfg.max_seq_len}-token context", file=sys.stderr)  # fmt: skip
     if world.is_main and not quiet:
         print(
             f"training {model.num_parameters() / 1e6:.2f}M parameters on {device} ({describe['precision']}, "
