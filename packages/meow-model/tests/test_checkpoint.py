@@ -150,8 +150,30 @@ def test_incompatible_major_version_is_refused(model, tokenizer, tmp_path):
         load_pretrained(path)
 
 
-def test_swap_interrupted_between_renames_is_recovered(model, tokenizer, tmp_path):
+def test_swap_interrupted_between_renames_is_recovered_by_the_writer(model, tokenizer, tmp_path):
     path = save_pretrained(model, tokenizer, tmp_path / "m", meta={"v": 1})
     path.rename(tmp_path / ".m-old-4242")  # killed after moving the old copy aside
-    assert load_pretrained(tmp_path / "m").meta["v"] == 1
+    # loading is read-only: it names the leftover and renames nothing
+    with pytest.raises(
+        CheckpointError, match=r"m: not found, but .m-old-4242 beside it is the copy"
+    ):
+        load_pretrained(tmp_path / "m")
+    assert [p.name for p in tmp_path.iterdir()] == [".m-old-4242"]
+    save_pretrained(
+        model, tokenizer, tmp_path / "m", meta={"v": 2}
+    )  # the writer recovers, then swaps
+    assert load_pretrained(tmp_path / "m").meta["v"] == 2
     assert [p.name for p in tmp_path.iterdir()] == ["m"]
+
+
+def test_saved_directories_follow_the_umask(model, tokenizer, tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        path = save_pretrained(model, tokenizer, tmp_path / "shared")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o755
+    assert {stat.S_IMODE(f.stat().st_mode) for f in path.iterdir()} == {0o644}

@@ -193,3 +193,17 @@ def test_a_dataset_edited_after_generation_is_refused_unless_told(dataset, tmp_p
     train(tiny(edited, tmp_path / "forced", steps=2, eval_every=2, verify_data=False), quiet=True)
     meta = load_pretrained(tmp_path / "forced" / "last").meta
     assert meta["dataset"]["verified"] is False and meta["train_config"]["verify_data"] is False
+
+
+def test_saved_directories_are_readable_by_others_under_umask_022(dataset, tmp_path, tiny):
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        train(tiny(dataset, tmp_path / "run", steps=3, eval_every=3), quiet=True)
+    finally:
+        os.umask(old)
+    for name in ("best", "last", "state"):
+        directory = tmp_path / "run" / name
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o755, name
+        assert {stat.S_IMODE(f.stat().st_mode) for f in directory.iterdir()} == {0o644}, name

@@ -7,7 +7,7 @@ safe (pickle-free) model directories.
 """
 
 from meow_model.__about__ import __version__
-from meow_model.atomic_dir import recover_directory, swap_directory
+from meow_model.atomic_dir import recover_directory, staged_directory, swap_directory
 from meow_model.checkpoint import (
     FORMAT_VERSION,
     MODEL_FILES,
@@ -70,6 +70,7 @@ __all__ = [
     "rope_tables",
     "rotate_half",
     "save_pretrained",
+    "staged_directory",
     "stream",
     "swap_directory",
 ]

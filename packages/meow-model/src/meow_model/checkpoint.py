@@ -8,9 +8,6 @@ model. Every loading failure is a `CheckpointError` naming the offending file.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +17,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from meow_model.__about__ import __version__
-from meow_model.atomic_dir import recover_directory, swap_directory
+from meow_model.atomic_dir import interrupted_swap, staged_directory
 from meow_model.config import ModelConfig
 from meow_model.model import MeowForCausalLM
 from meow_model.tokenizer import ChatTokenizer, TokenizerError
@@ -76,27 +73,14 @@ def save_pretrained(
         "architecture": model.config.to_dict(),
         "weights_dtype": str(next(iter(state.values())).dtype).removeprefix("torch."),
     }
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
-    try:
+    with staged_directory(directory) as staging:
         save_file(
             state, str(staging / WEIGHTS_FILE), metadata={"format": "pt", "meow_model": __version__}
         )
         tokenizer.save(staging / TOKENIZER_FILE)
         _write_json(staging / CONFIG_FILE, config)
         _write_json(staging / META_FILE, {"meow_model_version": __version__, **(meta or {})})
-        swap_directory(staging, directory)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return directory
-
-
-def _apply_umask(staging: Path) -> None:
-    """mkdtemp makes a private (0700) directory; give the result the user's usual permissions."""
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)
-    for path in staging.iterdir():
-        path.chmod(0o666 & ~umask)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -108,7 +92,11 @@ def load_pretrained(
 ) -> Pretrained:
     """Load a model directory written by `save_pretrained`, checking every file on the way."""
     directory = Path(directory)
-    recover_directory(directory)
+    if (leftover := interrupted_swap(directory)) is not None:
+        raise CheckpointError(
+            f"{directory}: not found, but {leftover.name} beside it is the copy a save that was "
+            "cut off moved aside; the next save there restores it (or rename it yourself)"
+        )
     if not directory.is_dir():
         raise CheckpointError(f"{directory}: model directory not found")
     _refuse_pickles(directory)

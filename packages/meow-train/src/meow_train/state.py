@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from meow_model import recover_directory, swap_directory
+from meow_model import recover_directory, staged_directory
 
 STATE_DIR = "state"
 
@@ -44,10 +43,9 @@ def save_state(
         for name, value in slots.items():
             moments[f"{index}.{name}"] = value.detach().contiguous().cpu()
     recover_directory(run_dir / STATE_DIR)
-    for stale in run_dir.glob(".state-*"):  # staging left behind by a killed process
+    for stale in run_dir.glob(f".{STATE_DIR}-new-*"):  # staging left behind by a killed process
         shutil.rmtree(stale, ignore_errors=True)
-    staging = Path(tempfile.mkdtemp(prefix=".state-", dir=run_dir))
-    try:
+    with staged_directory(run_dir / STATE_DIR) as staging:
         save_file(weights, str(staging / "model.safetensors"))
         save_file(moments, str(staging / "optimizer.safetensors"))
         (staging / "state.json").write_text(
@@ -55,9 +53,6 @@ def save_state(
             + "\n",
             encoding="utf-8",
         )
-        swap_directory(staging, run_dir / STATE_DIR)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def load_state(
