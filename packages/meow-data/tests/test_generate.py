@@ -124,3 +124,28 @@ def test_invalid_config_is_refused():
         GenerateConfig(n=0)
     with pytest.raises(ValueError, match="val_fraction"):
         GenerateConfig(val_fraction=1.0)
+
+
+def test_a_write_killed_midway_never_leaves_a_mixed_dataset(tmp_path, monkeypatch):
+    import meow_data.dataset as dataset_module
+
+    small = GenerateConfig(n=300, seed=1)
+    write_dataset(generate(small), small, tmp_path)
+    other = GenerateConfig(n=300, seed=2)
+    real_replace, calls = dataset_module.os.replace, []
+
+    def killed_after_one_move(src, dst):
+        calls.append(dst)
+        if len(calls) > 1:
+            raise KeyboardInterrupt  # the process dies between two moves
+        real_replace(src, dst)
+
+    monkeypatch.setattr(dataset_module.os, "replace", killed_after_one_move)
+    with pytest.raises(KeyboardInterrupt):
+        write_dataset(generate(other), other, tmp_path, force=True)
+    monkeypatch.undo()
+    # new train.jsonl, old val.jsonl: without a manifest nothing will read the mix as a dataset
+    assert not (tmp_path / "manifest.json").exists()
+    assert not validate(tmp_path).ok
+    write_dataset(generate(other), other, tmp_path, force=True)  # the rerun completes it
+    assert validate(tmp_path).ok

@@ -56,8 +56,14 @@ def write_dataset(
         (staged / MANIFEST).write_text(
             json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )
+        # The manifest is the commit point: the old one goes first and the new one last, so a
+        # process killed in between leaves a directory with no manifest (refused by every
+        # reader) rather than new splits under an old manifest or the other way round.
+        (out / MANIFEST).unlink(missing_ok=True)
         for name in DATASET_FILES:
-            os.replace(staged / name, out / name)
+            if name != MANIFEST:
+                os.replace(staged / name, out / name)
+        os.replace(staged / MANIFEST, out / MANIFEST)
     return manifest
 
 
