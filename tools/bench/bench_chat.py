@@ -2,7 +2,9 @@
 
 Cold start: wall time of `meow-chat "hi miso"` as a fresh process (interpreter, imports, model
 load, one reply), against `python -c "import torch"` in the same run. Latency: p50/p95 of one
-reply per held-out prompt, in-process, at meow-chat's default sampling.
+reply per held-out prompt, in-process, at meow-chat's default sampling. `--baseline DIR` times
+another model directory on the same prompts, alternating prompt by prompt, and prints the ratio
+of the two p50s (how the bundled Miso was held to 1.5x the latency of the one it replaced).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ def main(argv: list[str]) -> int:
         "--model", type=Path, default=None, help="model dir (default: the bundled Miso)"
     )
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--baseline", type=Path, help="a model dir to compare reply latency with")
     args = parser.parse_args(argv)
     model_dir = args.model or bundled_model_dir()
     exe = shutil.which("meow-chat", path=str(Path(sys.executable).parent)) or "meow-chat"
@@ -43,16 +46,16 @@ def main(argv: list[str]) -> int:
         torch_s.append(_wall([sys.executable, "-W", "ignore", "-c", "import torch"]))
         chat_s.append(_wall([exe, "--model", str(model_dir), "--seed", "0", "hi miso"]))
 
-    session = ChatSession.open(
-        model_dir,
-        SamplingConfig(temperature=0.7, top_k=40, top_p=0.95, max_new_tokens=64, seed=0),
-        "cpu",
-    )
-    latencies, tokens = [], []
+    sampling = SamplingConfig(seed=0)  # meow-chat's defaults
+    session = ChatSession.open(model_dir, sampling, "cpu")
+    baseline = ChatSession.open(args.baseline, sampling, "cpu") if args.baseline else None
+    latencies, tokens, base_latencies = [], [], []
     for prompt in [p.prompt for p in MISO.eval_prompts]:
         _, n, ms = session.reply(prompt)
         latencies.append(ms)
         tokens.append(n)
+        if baseline is not None:
+            base_latencies.append(baseline.reply(prompt)[2])
     size = (model_dir / "model.safetensors").stat().st_size
     results = {
         "cold_start_s": statistics.median(chat_s),
@@ -63,6 +66,18 @@ def main(argv: list[str]) -> int:
         "ms_per_token": sum(latencies) / max(sum(tokens), 1),
         "weights_bytes": size,
     }
+    rows = []
+    if base_latencies:
+        results["baseline"] = str(args.baseline)
+        results["baseline_latency_ms_p50"] = percentile(base_latencies, 50)
+        results["latency_p50_ratio"] = (
+            results["latency_ms_p50"] / results["baseline_latency_ms_p50"]
+        )
+        rows.append((
+            f"p50 vs {args.baseline.name}",
+            f"{results['latency_ms_p50']:.0f} vs {results['baseline_latency_ms_p50']:.0f} ms: "
+            f"{results['latency_p50_ratio']:.2f}x",
+        ))  # fmt: skip
     print(f"bench chat: {model_dir}")
     report(
         "chat",
@@ -80,6 +95,7 @@ def main(argv: list[str]) -> int:
                 f"{results['mean_reply_tokens']:.1f} tokens on average, {results['ms_per_token']:.2f} ms/token",
             ),
             ("bundled weights", f"{size / 1e6:.2f} MB"),
+            *rows,
         ],
         results,
     )

@@ -43,6 +43,22 @@ def test_stdin_batch_json_skips_blank_lines_and_replaces_bad_utf8(runner, tiny_m
     assert all(r["tokens"] <= 4 and r["ms"] >= 0 for r in rows)
 
 
+def test_stdin_batch_drops_a_bom_and_splits_only_on_newlines(runner, tiny_model_dir):
+    data = "\ufeffhi miso\r\nare you\rhungry\r\n".encode()
+    args = ["--model", str(tiny_model_dir), "--json", "--max-new-tokens", "4", "--seed", "0"]
+    rows = [json.loads(line) for line in runner.invoke(main, args, input=data).output.splitlines()]
+    assert [r["prompt"] for r in rows] == ["hi miso", "are you hungry"]
+    bare = runner.invoke(main, [*args, "hi miso"]).output
+    assert json.loads(bare)["reply"] == rows[0]["reply"], "the BOM does not change the reply"
+
+
+def test_one_shot_argument_that_is_not_utf8(runner, tiny_model_dir):
+    args = ["--model", str(tiny_model_dir), "--json", "--max-new-tokens", "4", "--seed", "0"]
+    result = runner.invoke(main, [*args, "caf\udce9 miso"])  # how Python passes the byte 0xe9
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["prompt"] == "caf\ufffd miso"
+
+
 def test_stdin_batch_plain_one_line_per_prompt(runner, tiny_model_dir):
     result = runner.invoke(
         main, ["--model", str(tiny_model_dir), "--max-new-tokens", "6"], input="a\nb\nc\n"

@@ -89,11 +89,16 @@ def main(
         click.echo(f"meow-chat: error: cannot load model from {directory}: {exc}", err=True)
         sys.exit(2)
     if prompt:
-        _one_shot(session, " ".join(prompt), as_json)
+        _one_shot(session, _valid_text(" ".join(prompt)), as_json)
     elif sys.stdin.isatty():
         _interactive(session)
     else:
         _batch(session, as_json)
+
+
+def _valid_text(text: str) -> str:
+    """An argument that was not valid UTF-8 arrives with lone surrogates: make them U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _one_shot(session: ChatSession, prompt: str, as_json: bool) -> None:
@@ -116,14 +121,15 @@ def _emit_json(session: ChatSession, prompt: str) -> None:
 
 
 def _batch(session: ChatSession, as_json: bool) -> None:
-    # read bytes and decode leniently: invalid UTF-8 becomes U+FFFD, never an exception
+    # read bytes and decode leniently: invalid UTF-8 becomes U+FFFD, never an exception; a
+    # leading byte-order mark is dropped, and only "\n" ends a line (a stray "\r" is a space)
     stdin = (
-        io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+        io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="replace", newline="\n")
         if hasattr(sys.stdin, "buffer")
         else sys.stdin
     )
     for line in stdin:
-        prompt = line.strip()
+        prompt = " ".join(line.split())
         if not prompt:
             continue
         if as_json:
