@@ -72,3 +72,27 @@ def test_refuses_existing_run_dir_without_flags(miso_data, tmp_path):
     )
     assert result.returncode == 1 and b"--resume" in result.stderr
     assert (run / "keep.txt").read_text() == "mine"
+
+
+def test_force_never_deletes_a_dataset_and_two_runs_never_share_a_directory(miso_data, tmp_path):
+    before = sorted(p.name for p in miso_data.iterdir())
+    refused = cli("meow-train", "run", "--data", miso_data, "--out", miso_data, "--steps", "5", "--force",
+                  check=False)  # fmt: skip
+    assert refused.returncode == 1 and b"is not a MeowLLM run directory" in refused.stderr
+    assert sorted(p.name for p in miso_data.iterdir()) == before
+
+    run = tmp_path / "run"
+    first = start(miso_data, run)
+    try:
+        wait_for_step(run, 2, first)
+        for flag in ("--force", "--resume"):
+            second = cli("meow-train", "run", "--data", miso_data, "--out", run, "--steps", "5", flag,
+                         check=False)  # fmt: skip
+            assert second.returncode == 1, second.stderr
+            assert f"in use by another training run (pid {first.pid})".encode() in second.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=120)
+    assert first.returncode == 130, first.stderr.read().decode()[-2000:]  # saved and stopped
+    assert {m["event"] for m in metrics(run)} <= {"train", "eval"}, "no second run wrote here"
+    load_pretrained(run / "last")

@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SWEEP = ROOT / "runs" / "sweep"
 CONFIGS = {
+    "1.6M-60k": {"n": 60_000, "d_model": 160, "n_layers": 4, "n_heads": 4, "ffn_dim": 448},
     "2.2M-60k": {"n": 60_000, "d_model": 192, "n_layers": 4, "n_heads": 4, "ffn_dim": 512},
     "3.5M-20k": {"n": 20_000, "d_model": 256, "n_layers": 4, "n_heads": 4, "ffn_dim": 640},
     "3.5M-60k": {"n": 60_000, "d_model": 256, "n_layers": 4, "n_heads": 4, "ffn_dim": 640},
