@@ -35,8 +35,9 @@ SHOWCASE = [
     "hi miso", "are you hungry", "grandma is coming to visit this weekend", "what's your favourite toy",
     "stop scratching the sofa", "what do you think of the economy", "write me a python function", "are you an ai",
 ]  # fmt: skip
-# The recipe the bundled Miso is built with (chosen from tools/sweep.py's table, meow-train README).
-RECIPE = {"n": 60_000, "steps": 2000, "d_model": 256, "n_layers": 4, "n_heads": 4, "ffn_dim": 640}
+# The recipe the bundled Miso is built with, chosen from tools/sweep.py's table (meow-train README):
+# the 2.2M shape on 60,000 samples, with the step count it reached in its 10-minute sweep run.
+RECIPE = {"n": 60_000, "steps": 2806, "d_model": 192, "n_layers": 4, "n_heads": 4, "ffn_dim": 512}
 
 
 def main() -> int:
