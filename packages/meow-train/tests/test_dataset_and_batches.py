@@ -61,8 +61,10 @@ def test_malformed_line_names_file_and_line(dataset, line, message):
     lines = path.read_text().splitlines()
     lines.insert(2, line)
     path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DatasetError, match="train.jsonl: sha256 does not match manifest.json"):
+        load_dataset(dataset)  # an edited file is refused before it is parsed
     with pytest.raises(DatasetError, match=rf"train.jsonl:3: {message}"):
-        load_dataset(dataset)
+        load_dataset(dataset, verify=False)
 
 
 def test_targets_mask_the_prompt():

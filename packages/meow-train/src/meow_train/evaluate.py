@@ -113,7 +113,7 @@ class EvalReport:
             "sampling": self.sampling,
             "pass_rate": self.pass_rate,
             "in_distribution_pass_rate": _rate(not s.failed for s in soft),
-            "hard_negative_pass_rate": _rate(not s.failed for s in hard),
+            "hard_negative_pass_rate": _rate(not s.failed for s in hard) if hard else None,
             "checks": self.check_rates(),
             "categories": self.category_rates(),
             "dismissal_rate": _rate(s.dismissal for s in soft),
@@ -234,8 +234,11 @@ def format_report(report: dict) -> str:
     lines += [
         f"  {'overall pass rate':<28}{report['pass_rate']:8.1%}",
         f"  {'in-distribution categories':<28}{report['in_distribution_pass_rate']:8.1%}",
-        f"  {'hard negatives':<28}{report['hard_negative_pass_rate']:8.1%}",
         f"  {'dismissed a friendly prompt':<28}{report.get('dismissal_rate', 0.0):8.1%}",
+    ]
+    if report["hard_negative_pass_rate"] is not None:
+        lines.append(f"  {'hard negatives':<28}{report['hard_negative_pass_rate']:8.1%}")
+    lines += [
         "  per check:",
     ]
     lines += [f"    {name:<26}{rate:8.1%}" for name, rate in report["checks"].items()]
