@@ -25,7 +25,7 @@ import torch
 from model_card import model_card
 
 from meow_data import GenerateConfig, generate, write_dataset
-from meow_model import SamplingConfig, generate_batch, load_pretrained, save_pretrained
+from meow_model import Pretrained, SamplingConfig, generate_batch, load_pretrained, save_pretrained
 from meow_train import TrainConfig, evaluate_suites, format_report, load_dataset, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,26 +95,17 @@ def build(args: argparse.Namespace) -> dict:
 
     train_replies = [e.output for e in load_dataset(data_dir).train]
     best = load_pretrained(run_dir / "best")
-    fp32 = evaluate_suites(
-        best.model,
-        best.tokenizer,
-        samples=args.samples,
-        sampling=CHAT_SAMPLING,
-        seed=args.seed,
-        train_replies=train_replies,
-    )
+
+    def suites(model_dir: Pretrained) -> dict:
+        return evaluate_suites(model_dir.model, model_dir.tokenizer, samples=args.samples,
+                               sampling=CHAT_SAMPLING, seed=args.seed, train_replies=train_replies)  # fmt: skip
+
+    fp32 = suites(best)
     staged = save_pretrained(
         best.model, best.tokenizer, args.work / "fp16", meta=best.meta, dtype=torch.float16
     )
     half = load_pretrained(staged)
-    fp16 = evaluate_suites(
-        half.model,
-        half.tokenizer,
-        samples=args.samples,
-        sampling=CHAT_SAMPLING,
-        seed=args.seed,
-        train_replies=train_replies,
-    )
+    fp16 = suites(half)
     print(format_report(fp16))
 
     showcase = generate_batch(half.model, half.tokenizer, SHOWCASE, replace(CHAT_SAMPLING, seed=0))
