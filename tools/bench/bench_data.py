@@ -54,7 +54,10 @@ def main(argv: list[str]) -> int:
                 f"{stats.unique_prompts} ({stats.unique_normalized_prompts} normalized)  (target >= 3000)",
             ),
             ("unique replies", f"{stats.unique_replies}  (target >= 14000)"),
-            ("smallest category share", f"{results['min_category_share']:.2%}  (target >= 5%)"),
+            (
+                "smallest category share",
+                f"{results['min_category_share']:.2%}  (target: an equal share, 1/categories)",
+            ),
             ("train/val prompt overlap", str(results["train_val_prompt_overlap"])),
             ("eval prompts in data", str(results["eval_prompts_in_data"])),
             ("distinct-1 / distinct-2", f"{stats.distinct_1:.4f} / {stats.distinct_2:.4f}"),
