@@ -105,7 +105,7 @@ def test_evaluate_suites_runs_the_report_suites_only(monkeypatch):
 
     seen = []
 
-    def fake_evaluate(model, tokenizer, persona, samples, sampling, seed, train_replies, suite):
+    def fake_evaluate(model, tokenizer, persona, samples, sampling, seed, suite):
         seen.append(suite)
         scored = score([(p.prompt, p.category) for p in persona.suite(suite)][:1], [["hm."]])
         return EvalReport(persona.name, samples, {}, scored, suite=suite)

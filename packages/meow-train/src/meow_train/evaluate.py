@@ -210,13 +210,16 @@ def evaluate_suites(
     suites: tuple[str, ...] = REPORT_SUITES,
 ) -> dict:
     """Evaluate every non-empty suite in `suites`: the JSON `meow-train eval` writes."""
-    reports = {
-        name: evaluate(
-            model, tokenizer, persona, samples, sampling, seed, train_replies, suite=name
-        ).to_dict()
-        for name in suites
-        if persona.suite(name)
-    }
+    # the training-data lookups are built once and shared by every suite's report
+    replies = set(train_replies) if train_replies is not None else None
+    trigrams = training_ngrams(train_replies) if train_replies is not None else None
+    reports = {}
+    for name in suites:
+        if not persona.suite(name):
+            continue
+        report = evaluate(model, tokenizer, persona, samples, sampling, seed, suite=name)
+        report.train_replies, report.train_trigrams = replies, trigrams
+        reports[name] = report.to_dict()
     return {"persona": persona.name, "samples_per_prompt": samples, "suites": reports}
 
 
