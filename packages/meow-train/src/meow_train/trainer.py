@@ -1,9 +1,8 @@
 """The training loop: bucketed batches, AdamW + warmup/cosine, periodic character evaluation.
 
 Checkpoints: `RUN_DIR/best/` (highest pass rate on the persona's selection suite, ties broken by
-val loss) and
-`RUN_DIR/last/` are model directories in the meow-model format; `RUN_DIR/state/` is the
-resumable state. Ctrl-C or SIGTERM finishes the current step, saves, and exits cleanly. Under
+val loss) and `RUN_DIR/last/` are model directories in the meow-model format; `RUN_DIR/state/` is
+the resumable state. Ctrl-C or SIGTERM finishes the current step, saves, and exits cleanly. Under
 `torchrun` the same global batch is split across ranks and only rank 0 writes files.
 """
 
