@@ -95,6 +95,19 @@ def test_bad_option_is_a_usage_error(runner):
     assert runner.invoke(main, ["--temperature", "-1", "hi"]).exit_code == 2
 
 
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--temperature", "nan"), ("--temperature", "inf"), ("--top-p", "nan"), ("--seed", "1e23"),
+     ("--seed", "100000000000000000000000"), ("--seed", "-3")],
+)  # fmt: skip
+def test_non_finite_or_out_of_range_numbers_exit_2_with_one_line(
+    runner, tiny_model_dir, flag, value
+):
+    result = runner.invoke(main, ["--model", str(tiny_model_dir), flag, value, "hi"])
+    assert result.exit_code == 2
+    assert f"Invalid value for '{flag}'" in result.output and "Traceback" not in result.output
+
+
 def test_subprocess_one_shot_and_batch(meow_chat_exe, tiny_model_dir):
     one = subprocess.run(
         [*meow_chat_exe, "--model", str(tiny_model_dir), "--max-new-tokens", "4", "hi"],

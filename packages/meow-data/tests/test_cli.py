@@ -123,3 +123,91 @@ def test_bad_persona_file_is_a_clean_error(runner, tmp_path):
     assert result.exit_code == 1
     assert f"{bad}: missing required key" in result.output
     assert "Traceback" not in result.output
+
+
+def test_validate_refuses_empty_files_duplicate_rows_and_keys(dataset, runner, tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    result = runner.invoke(main, ["validate", str(empty)])
+    assert result.exit_code == 1 and f"{empty}: file is empty (no rows)" in result.output
+
+    first = (dataset / "train.jsonl").read_text().splitlines()[0]
+    doubled_key = first[:-1] + ', "output": "hm."}'
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("\n".join([first, first, doubled_key]) + "\n")
+    result = runner.invoke(main, ["validate", str(rows)])
+    assert result.exit_code == 1
+    assert f"{rows}:2: duplicate of line 1" in result.output
+    assert f"{rows}:3: field 'output' appears twice in the row" in result.output
+    assert "2 problem(s) in 3 rows" in result.output
+
+
+def test_validate_names_a_manifest_whose_files_is_not_an_object(dataset, runner):
+    manifest = json.loads((dataset / "manifest.json").read_text())
+    manifest["files"] = ["train.jsonl", "val.jsonl"]
+    (dataset / "manifest.json").write_text(json.dumps(manifest))
+    result = runner.invoke(main, ["validate", str(dataset)])
+    assert result.exit_code == 1
+    assert (
+        "manifest.json: 'files' must be an object mapping file names to hashes, got list"
+        in result.output
+    )
+
+
+def test_stats_names_the_file_and_line_of_invalid_utf8(dataset, runner):
+    train = dataset / "train.jsonl"
+    lines = train.read_bytes().split(b"\n")
+    lines[2] = b'{"input": "\xff\xfe", "output": "hm.", "category": "greeting"}'
+    train.write_bytes(b"\n".join(lines))
+    result = runner.invoke(main, ["stats", str(dataset)])
+    assert result.exit_code == 1
+    assert f"{train}:3: not valid UTF-8" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--n", "1000000000"], "--n"),
+        (["--n", "10"], "10 samples at val_fraction 0.05 leave the val split empty"),
+        (["--val-fraction", "nan"], "nan is not a finite number"),
+        (["--val-fraction", "0"], "--val-fraction"),
+        (["--seed", "-1"], "--seed"),
+        (["--seed", "100000000000000000000000"], "--seed"),
+    ],
+)
+def test_generate_refuses_bad_numbers_in_one_line(runner, tmp_path, args, message):
+    out = tmp_path / "ds"
+    result = runner.invoke(main, ["generate", "--out", str(out), *args])
+    assert result.exit_code in (1, 2) and message in result.output
+    assert "Traceback" not in result.output and not (out / "manifest.json").exists()
+
+
+def test_generate_into_a_read_only_directory_is_a_one_line_error(runner, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        result = runner.invoke(main, ["generate", "--n", "300", "--out", str(locked / "ds")])
+    finally:
+        locked.chmod(0o700)
+    if result.exit_code == 0:
+        pytest.skip("running as root: permissions are not enforced")
+    assert result.exit_code == 1
+    assert f"cannot write the dataset to {locked / 'ds'}: Permission denied" in result.output
+    assert list(locked.iterdir()) == []
+
+
+def test_a_full_disk_during_generate_is_a_one_line_error_and_leaves_nothing(
+    runner, tmp_path, monkeypatch
+):
+    import errno
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    out = tmp_path / "ds"
+    result = runner.invoke(main, ["generate", "--n", "300", "--out", str(out)])
+    assert result.exit_code == 1
+    assert f"cannot write the dataset to {out}: No space left on device" in result.output
+    assert list(out.iterdir()) == []  # no 0-byte file that would block the rerun

@@ -119,11 +119,27 @@ def test_custom_persona_and_banks(tmp_path):
     assert not validate(tmp_path).ok  # otter data is not valid Miso data
 
 
-def test_invalid_config_is_refused():
-    with pytest.raises(ValueError, match="n must be at least 1"):
-        GenerateConfig(n=0)
-    with pytest.raises(ValueError, match="val_fraction"):
-        GenerateConfig(val_fraction=1.0)
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("n", 0, "n must be from 1 to 5,000,000"),
+        ("n", 10**9, "n must be from 1 to 5,000,000"),
+        ("val_fraction", 1.0, r"val_fraction must be in \(0, 1\)"),
+        ("val_fraction", 0.0, r"val_fraction must be in \(0, 1\)"),
+        ("val_fraction", float("nan"), r"val_fraction must be in \(0, 1\), got nan"),
+    ],
+)
+def test_invalid_config_is_refused(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        GenerateConfig(**{field: value})
+
+
+def test_too_few_samples_for_a_val_split_are_refused_at_generation():
+    # meow-train refuses an empty split, so a dataset it cannot train on is never written
+    with pytest.raises(
+        ValueError, match="10 samples at val_fraction 0.05 leave the val split empty"
+    ):
+        generate(GenerateConfig(n=10))
 
 
 def test_a_write_killed_midway_never_leaves_a_mixed_dataset(tmp_path, monkeypatch):

@@ -177,3 +177,67 @@ def test_saved_directories_follow_the_umask(model, tokenizer, tmp_path):
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o755
     assert {stat.S_IMODE(f.stat().st_mode) for f in path.iterdir()} == {0o644}
+
+
+def _edit_config(path, **architecture):
+    config = json.loads((path / "config.json").read_text())
+    for key, value in architecture.items():
+        if key == "format_version":
+            config[key] = value
+        else:
+            config["architecture"][key] = value
+    (path / "config.json").write_text(json.dumps(config))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("n_layers", 10**6, "n_layers must be an integer from 1 to"),
+        ("max_seq_len", 10**9, "max_seq_len must be an integer from 1 to"),
+        ("d_model", 64.0, "d_model must be an integer"),
+        ("ffn_dim", True, "ffn_dim must be an integer"),
+        ("norm_eps", 0, r"norm_eps must be in \(0, 1\)"),
+        ("norm_eps", "1e-5", "norm_eps must be a number"),
+        ("rope_base", -1.0, "rope_base must be finite and > 1"),
+        ("format_version", True, "'format_version' must be a positive integer"),
+        ("format_version", -1, "'format_version' must be a positive integer"),
+    ],
+)
+def test_untrusted_config_is_checked_before_allocating(
+    model, tokenizer, tmp_path, field, value, message
+):
+    path = save_pretrained(model, tokenizer, tmp_path / "m")
+    _edit_config(path, **{field: value})
+    with pytest.raises(CheckpointError, match=rf"config.json: .*{message}"):
+        load_pretrained(path)
+
+
+def test_more_layers_than_the_file_holds_is_refused_from_the_header(model, tokenizer, tmp_path):
+    # 1000 layers of this width would allocate ~0.5 GB; the header shows the file has 2
+    path = save_pretrained(model, tokenizer, tmp_path / "m")
+    _edit_config(path, n_layers=1000)
+    with pytest.raises(CheckpointError, match=r"missing \['model.layers.10.input_layernorm"):
+        load_pretrained(path)
+
+
+def _rewrite_weights(path, change):
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(str(path / "model.safetensors"))
+    name = "model.norm.weight"
+    state[name] = change(state[name])
+    save_file(state, str(path / "model.safetensors"))
+
+
+def test_nan_weights_are_refused(model, tokenizer, tmp_path):
+    path = save_pretrained(model, tokenizer, tmp_path / "m")
+    _rewrite_weights(path, lambda t: t.clone().fill_(float("nan")))
+    with pytest.raises(CheckpointError, match="model.norm.weight holds NaN or infinite values"):
+        load_pretrained(path)
+
+
+def test_integer_weights_are_refused(model, tokenizer, tmp_path):
+    path = save_pretrained(model, tokenizer, tmp_path / "m")
+    _rewrite_weights(path, lambda t: t.to(torch.int64))
+    with pytest.raises(CheckpointError, match="model.norm.weight is I64; weights must be one of"):
+        load_pretrained(path)

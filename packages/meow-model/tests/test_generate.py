@@ -173,7 +173,9 @@ def test_repetition_penalty_discourages_repeats(model, tokenizer):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [({"temperature": -1}, "temperature"), ({"top_p": 0}, "top_p"), ({"min_p": 1}, "min_p"),
-     ({"max_new_tokens": 0}, "max_new_tokens"), ({"repetition_penalty": 0}, "repetition_penalty"), ({"top_k": -1}, "top_k")],
+     ({"max_new_tokens": 0}, "max_new_tokens"), ({"repetition_penalty": 0}, "repetition_penalty"), ({"top_k": -1}, "top_k"),
+     ({"temperature": float("nan")}, "temperature must be a finite number"), ({"temperature": float("inf")}, "temperature"),
+     ({"top_p": float("nan")}, "top_p"), ({"repetition_penalty": float("nan")}, "repetition_penalty")],
 )  # fmt: skip
 def test_sampling_config_validation(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -188,3 +188,61 @@ def test_run_refuses_an_edited_dataset_with_one_line_and_no_verify_overrides(
     )
     allowed = runner.invoke(main, [*base, "--out", str(tmp_path / "b"), "--no-verify"])
     assert allowed.exit_code == 0, allowed.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--lr", "inf"],
+        ["--lr", "nan"],
+        ["--max-minutes", "inf"],
+        ["--epochs", "inf"],
+        ["--seed", "100000000000000000000000"],
+        ["--vocab-size", "1000000000"],
+        ["--context", "1000000000"],
+        ["--batch-size", "1000000000"],
+    ],
+)
+def test_run_refuses_bad_numbers_with_exit_2_and_one_line(dataset, tmp_path, runner, args):
+    out = tmp_path / "run"
+    result = runner.invoke(main, ["run", "--data", str(dataset), "--out", str(out), *args])
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{args[0]}'" in result.output and "Traceback" not in result.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"), [("--temperature", "nan"), ("--top-p", "nan"), ("--seed", "-1")]
+)
+def test_eval_refuses_bad_numbers_with_exit_2(model_dir, runner, flag, value):
+    result = runner.invoke(main, ["eval", str(model_dir), flag, value])
+    assert result.exit_code == 2 and f"Invalid value for '{flag}'" in result.output
+
+
+def test_tokenizer_on_a_full_disk_leaves_no_file_behind(dataset, tmp_path, runner, monkeypatch):
+    import errno
+    from pathlib import Path
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full)
+    out = tmp_path / "tok.json"
+    result = runner.invoke(
+        main, ["tokenizer", str(dataset), "--vocab-size", "300", "--out", str(out)]
+    )
+    assert result.exit_code == 1
+    assert f"cannot write {out}: No space left on device" in result.output
+    assert list(tmp_path.iterdir()) == [dataset]  # nothing that would block the rerun
+
+
+def test_a_huge_word_without_spaces_is_cut_for_fitting_only():
+    from meow_train.dataset import Example
+    from meow_train.tokenizer_fit import MAX_FIT_RUN, fit_tokenizer, fitting_texts
+
+    blob = "meow" * 50_000  # 200 KB, one pre-token: quadratic to fit as it is
+    texts = list(fitting_texts([Example(blob, "the bowl is empty.", "hunger")]))
+    assert max(len(piece) for piece in texts[0].split()) == MAX_FIT_RUN
+    assert texts[0].replace(" ", "") == blob and texts[1] == "the bowl is empty."
+    tokenizer = fit_tokenizer([Example(blob, "the bowl is empty.", "hunger")] * 3, 300)
+    assert tokenizer.decode(tokenizer.encode("meowmeow")) == "meowmeow"

@@ -207,3 +207,33 @@ def test_saved_directories_are_readable_by_others_under_umask_022(dataset, tmp_p
         directory = tmp_path / "run" / name
         assert stat.S_IMODE(directory.stat().st_mode) == 0o755, name
         assert {stat.S_IMODE(f.stat().st_mode) for f in directory.iterdir()} == {0o644}, name
+
+
+def test_a_run_stopped_during_start_up_can_be_started_again(dataset, tmp_path, tiny, monkeypatch):
+    import meow_train.trainer as trainer_module
+
+    out = tmp_path / "run"
+    real_encode = trainer_module.encode
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt  # after the tokenizer was written, before any checkpoint
+
+    monkeypatch.setattr(trainer_module, "encode", ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny(dataset, out, steps=4, eval_every=4), quiet=True)
+    assert (out / "tokenizer.json").is_file()
+    with pytest.raises(RunDirError, match="stopped before its first checkpoint: start it again"):
+        train(tiny(dataset, out, steps=4, eval_every=4), resume=True, quiet=True)
+    monkeypatch.setattr(trainer_module, "encode", real_encode)
+    train(tiny(dataset, out, steps=4, eval_every=4), quiet=True)  # no --force needed
+    assert max(losses(out)) == 4
+
+
+def test_non_finite_numbers_are_refused_by_the_config(dataset, tmp_path, tiny):
+    for field, value in (
+        ("lr", float("inf")),
+        ("max_minutes", float("inf")),
+        ("epochs", float("nan")),
+    ):
+        with pytest.raises(ValueError, match=f"{field} must be a finite number > 0"):
+            tiny(dataset, tmp_path, **{field: value})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -23,6 +24,14 @@ from meow_chat.session import ChatSession
 from meow_model import CheckpointError, SamplingConfig
 
 EXIT_WORDS = {"quit", "exit", ":q", "/quit", "/exit"}
+SEED = click.IntRange(0, 2**63 - 1)
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """Click callback: FloatRange lets NaN and infinity through; refuse them here."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number")
+    return value
 
 
 def _version_message() -> str:
@@ -40,15 +49,20 @@ def _version_message() -> str:
 @click.option(
     "--temperature",
     type=click.FloatRange(min=0),
+    callback=_finite,
     default=DEFAULT_TEMPERATURE,
     show_default=True,
     help="0 = greedy.",
 )
 @click.option("--top-k", type=click.IntRange(min=0), default=DEFAULT_TOP_K, show_default=True)
 @click.option(
-    "--top-p", type=click.FloatRange(0, 1, min_open=True), default=DEFAULT_TOP_P, show_default=True
+    "--top-p",
+    type=click.FloatRange(0, 1, min_open=True),
+    callback=_finite,
+    default=DEFAULT_TOP_P,
+    show_default=True,
 )
-@click.option("--seed", type=int, help="Make replies reproducible.")
+@click.option("--seed", type=SEED, help="Make replies reproducible.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or mps.")
 @click.option(
     "--max-new-tokens",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -11,10 +12,20 @@ import click
 from meow_data.__about__ import __version__
 from meow_data.banks import BankError
 from meow_data.dataset import DatasetExistsError, write_dataset
-from meow_data.generate import GenerateConfig, generate
+from meow_data.generate import MAX_SAMPLES, GenerateConfig, generate
 from meow_data.stats import dataset_stats
 from meow_data.validate import validate
 from meow_rules import MISO, Persona, PersonaError, load_persona
+
+SEED = click.IntRange(0, 2**63 - 1)
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """Click callback: FloatRange lets NaN and infinity through; refuse them here."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number")
+    return value
+
 
 _PERSONA = click.option(
     "--persona",
@@ -43,12 +54,12 @@ def main() -> None:
 @click.option(
     "--n",
     "n",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_SAMPLES),
     default=20_000,
     show_default=True,
     help="Samples to generate.",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -56,7 +67,11 @@ def main() -> None:
     help="Dataset directory.",
 )
 @click.option(
-    "--val-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.05, show_default=True
+    "--val-fraction",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    callback=_finite,
+    default=0.05,
+    show_default=True,
 )
 @_PERSONA
 @click.option(
@@ -87,8 +102,12 @@ def generate_cmd(
     try:
         generated = generate(config)
         manifest = write_dataset(generated, config, out, force=force)
-    except (BankError, DatasetExistsError) as exc:
+    except (BankError, DatasetExistsError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot write the dataset to {out}: {exc.strerror or exc}"
+        ) from None
     elapsed = time.perf_counter() - start
     counts, unique = manifest["counts"], manifest["unique"]
     click.echo(

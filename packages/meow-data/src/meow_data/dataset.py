@@ -118,8 +118,12 @@ def read_manifest(directory: str | Path) -> dict:
 def read_samples(path: str | Path) -> list[Sample]:
     """Read one JSONL split; malformed lines raise ValueError naming the file and line."""
     samples = []
-    with Path(path).open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
+    with Path(path).open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValueError(f"{path}:{number}: not valid UTF-8") from None
             try:
                 row = json.loads(line)
                 samples.append(

@@ -20,6 +20,7 @@ from meow_data.compose import compose_prompt, compose_reply
 from meow_rules import MISO, Persona, check, normalize_prompt
 
 MAX_ATTEMPTS_PER_SAMPLE = 500
+MAX_SAMPLES = 5_000_000  # ~1 KB each in memory while generating; far beyond what training needs
 SOURCE = "slots"
 
 
@@ -52,10 +53,10 @@ class GenerateConfig:
     banks_dir: Path | None = None
 
     def __post_init__(self) -> None:
-        if self.n < 1:
-            raise ValueError(f"n must be at least 1, got {self.n}")
-        if not 0 <= self.val_fraction < 1:
-            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if not 1 <= self.n <= MAX_SAMPLES:
+            raise ValueError(f"n must be from 1 to {MAX_SAMPLES:,}, got {self.n}")
+        if not 0 < self.val_fraction < 1:
+            raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
 
 
 @dataclass
@@ -84,6 +85,12 @@ def generate(config: GenerateConfig) -> Generated:
             attempts += tries
             samples.append(sample)
     train, val = split_by_prompt(samples, config.val_fraction, config.seed)
+    if not train or not val:
+        raise ValueError(
+            f"{config.n} samples at val_fraction {config.val_fraction} leave the "
+            f"{'train' if not train else 'val'} split empty, and training needs both: "
+            "generate more samples (or change the val fraction)"
+        )
     rng.shuffle(train)
     rng.shuffle(val)
     return Generated(train, val, rejections, attempts)

@@ -56,9 +56,23 @@ def validate(target: str | Path, persona: Persona = MISO) -> Report:
     return Report(rows, tuple(problems))
 
 
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    row: dict[str, object] = {}
+    for key, value in pairs:
+        if key in row:
+            raise _DuplicateKeyError(key)
+        row[key] = value
+    return row
+
+
 def _validate_file(path: Path, persona: Persona) -> tuple[int, list[Problem], set[str]]:
     problems: list[Problem] = []
     prompts: set[str] = set()
+    first_seen: dict[bytes, int] = {}
     rows = 0
     try:
         lines = path.read_bytes().split(b"\n")
@@ -66,16 +80,24 @@ def _validate_file(path: Path, persona: Persona) -> tuple[int, list[Problem], se
         return 0, [Problem(str(path), 0, f"cannot read: {exc}")], prompts
     if lines and lines[-1] == b"":
         lines.pop()
+    if not lines:
+        return 0, [Problem(str(path), 0, "file is empty (no rows)")], prompts
     for number, raw in enumerate(lines, start=1):
         rows += 1
         where = lambda message, n=number: problems.append(Problem(str(path), n, message))  # noqa: E731
         try:
-            row = json.loads(raw.decode("utf-8"))
+            row = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
         except UnicodeDecodeError:
             where("not valid UTF-8")
             continue
+        except _DuplicateKeyError as exc:
+            where(f"field {exc.args[0]!r} appears twice in the row")
+            continue
         except json.JSONDecodeError as exc:
             where(f"invalid JSON: {exc.msg} (column {exc.colno})")
+            continue
+        if (earlier := first_seen.setdefault(raw.strip(), number)) != number:
+            where(f"duplicate of line {earlier}")
             continue
         if not isinstance(row, dict):
             where("row must be a JSON object")
@@ -146,8 +168,17 @@ def _validate_dir(directory: Path, persona: Persona) -> Report:
 
 
 def _check_manifest_entry(manifest: dict, path: Path, lines: int) -> list[Problem]:
-    entry = manifest.get("files", {}).get(path.name)
     where = str(path.parent / MANIFEST)
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        return [
+            Problem(
+                where,
+                0,
+                f"'files' must be an object mapping file names to hashes, got {type(files).__name__}",
+            )
+        ]
+    entry = files.get(path.name)
     if not isinstance(entry, dict):
         return [Problem(where, 0, f"manifest lists no entry for {path.name}")]
     problems = []

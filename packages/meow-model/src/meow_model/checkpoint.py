@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from meow_model.__about__ import __version__
@@ -32,6 +32,7 @@ CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE, META_FILE = (
 MODEL_FILES = (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE, META_FILE)
 PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle")
 TIED_KEY = "lm_head.weight"  # tied to model.embed_tokens.weight, stored once
+WEIGHT_DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
 
 
 class CheckpointError(ValueError):
@@ -103,8 +104,10 @@ def load_pretrained(
     config_path = directory / CONFIG_FILE
     config = _read_json(config_path)
     version = config.get("format_version")
-    if not isinstance(version, int):
-        raise CheckpointError(f"{config_path}: missing or invalid 'format_version'")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise CheckpointError(
+            f"{config_path}: 'format_version' must be a positive integer, got {version!r}"
+        )
     if version > FORMAT_VERSION:
         raise CheckpointError(
             f"{config_path}: format version {version} was written by a newer meow-model "
@@ -129,6 +132,11 @@ def load_pretrained(
             f"{directory / TOKENIZER_FILE}: tokenizer has {tokenizer.vocab_size} tokens but "
             f"{CONFIG_FILE} says vocab_size {arch.vocab_size}"
         )
+    # Shapes and dtypes are checked against the safetensors header before anything is allocated,
+    # so a hostile config.json cannot make the loader reserve more memory than the file holds.
+    with torch.device("meta"):
+        shapes = _expected_shapes(MeowForCausalLM(arch, init_weights=False))
+    _check_header(directory / WEIGHTS_FILE, shapes)
     model = MeowForCausalLM(arch, init_weights=False)
     _load_weights(model, directory / WEIGHTS_FILE)
     model.to(device=device, dtype=dtype).eval()
@@ -161,23 +169,44 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
+def _expected_shapes(model: MeowForCausalLM) -> dict[str, tuple[int, ...]]:
+    return {k: tuple(v.shape) for k, v in model.state_dict().items() if k != TIED_KEY}
+
+
+def _check_header(path: Path, expected: dict[str, tuple[int, ...]]) -> None:
+    """Tensor names, shapes and dtypes from the file's header, without reading the data."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            slices = {name: f.get_slice(name) for name in f.keys()}  # noqa: SIM118 (not a dict)
+            stored = {name: (tuple(sl.get_shape()), sl.get_dtype()) for name, sl in slices.items()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}: unreadable or truncated safetensors file: {exc}") from None
+    missing = sorted(set(expected) - set(stored))
+    unexpected = sorted(set(stored) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{path}: tensors do not match the architecture (missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
+    for name, (shape, dtype) in stored.items():
+        if shape != expected[name]:
+            raise CheckpointError(
+                f"{path}: tensor {name} has shape {shape}, config.json implies {expected[name]}"
+            )
+        if dtype not in WEIGHT_DTYPES:
+            raise CheckpointError(
+                f"{path}: tensor {name} is {dtype}; weights must be one of {', '.join(WEIGHT_DTYPES)}"
+            )
+
+
 def _load_weights(model: MeowForCausalLM, path: Path) -> None:
     try:
         state = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"{path}: unreadable or truncated safetensors file: {exc}") from None
-    expected = {k: v for k, v in model.state_dict().items() if k != TIED_KEY}
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    if missing or unexpected:
-        raise CheckpointError(
-            f"{path}: tensors do not match the architecture (missing {missing[:3]}, unexpected {unexpected[:3]})"
-        )
     for name, tensor in state.items():
-        if tensor.shape != expected[name].shape:
-            raise CheckpointError(
-                f"{path}: tensor {name} has shape {tuple(tensor.shape)}, config.json implies {tuple(expected[name].shape)}"
-            )
+        if not torch.isfinite(tensor).all():
+            raise CheckpointError(f"{path}: tensor {name} holds NaN or infinite values")
+    params = model.state_dict()
     with torch.no_grad():
-        for name, param in expected.items():
-            param.copy_(state[name])
+        for name, tensor in state.items():
+            params[name].copy_(tensor)

@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
+
+# Upper bounds that a config.json from an untrusted source is checked against before anything is
+# allocated. They are far above any character model (the bundled Miso is d_model 192, 4 layers);
+# max_seq_len is bounded hardest because the decoder precomputes rotary tables for every position.
+LIMITS: dict[str, int] = {
+    "vocab_size": 1 << 20,
+    "d_model": 1 << 14,
+    "n_layers": 1 << 10,
+    "n_heads": 1 << 10,
+    "ffn_dim": 1 << 16,
+    "max_seq_len": 1 << 14,
+}
 
 
 @dataclass(frozen=True)
@@ -20,10 +33,22 @@ class ModelConfig:
     norm_eps: float = 1e-5
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "d_model", "n_layers", "n_heads", "ffn_dim", "max_seq_len"):
+        for name, limit in LIMITS.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"ModelConfig.{name} must be a positive integer, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= limit:
+                raise ValueError(
+                    f"ModelConfig.{name} must be an integer from 1 to {limit}, got {value!r}"
+                )
+        for name in ("rope_base", "norm_eps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"ModelConfig.{name} must be a number, got {value!r}")
+        if not (math.isfinite(self.rope_base) and self.rope_base > 1):
+            raise ValueError(
+                f"ModelConfig.rope_base must be finite and > 1, got {self.rope_base!r}"
+            )
+        if not (math.isfinite(self.norm_eps) and 0 < self.norm_eps < 1):
+            raise ValueError(f"ModelConfig.norm_eps must be in (0, 1), got {self.norm_eps!r}")
         if self.d_model % self.n_heads:
             raise ValueError(
                 f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})"

@@ -6,6 +6,7 @@ Special tokens `<pad> <bos> <eos> <user> <miso>` sit at ids 0-4 and a conversati
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,7 +58,14 @@ class ChatTokenizer:
         return cls(tokenizer, str(path))
 
     def save(self, path: str | Path) -> None:
-        self._tk.save(str(path))
+        """Write tokenizer.json atomically: a full disk or a kill never leaves a partial file."""
+        path = Path(path)
+        staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            staging.write_text(self._tk.to_str(pretty=True), encoding="utf-8")
+            os.replace(staging, path)
+        finally:
+            staging.unlink(missing_ok=True)
 
     def to_str(self) -> str:
         return self._tk.to_str()

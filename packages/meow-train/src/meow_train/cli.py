@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import click
@@ -21,6 +23,17 @@ from meow_train.tokenizer_fit import fit_tokenizer
 from meow_train.trainer import train
 
 _PATH = click.Path(path_type=Path)
+SEED = click.IntRange(0, 2**63 - 1)
+# The run command's defaults are TrainConfig's, so the CLI and the Python API never disagree.
+_D = {f.name: f.default for f in fields(TrainConfig)}
+VOCAB = click.IntRange(261, 1 << 18)  # bytes + specials; far above any character model's needs
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """Click callback: FloatRange lets NaN and infinity through; refuse them here."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number")
+    return value
 
 
 @click.group()
@@ -31,7 +44,7 @@ def main() -> None:
 
 @main.command("tokenizer")
 @click.argument("data_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--vocab-size", type=click.IntRange(min=261), default=2048, show_default=True)
+@click.option("--vocab-size", type=VOCAB, default=2048, show_default=True)
 @click.option("--out", type=_PATH, required=True, help="Where to write tokenizer.json.")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def tokenizer_cmd(data_dir: Path, vocab_size: int, out: Path, force: bool) -> None:
@@ -43,8 +56,11 @@ def tokenizer_cmd(data_dir: Path, vocab_size: int, out: Path, force: bool) -> No
     except DatasetError as exc:
         raise click.ClickException(str(exc)) from None
     tokenizer = fit_tokenizer(dataset.train, vocab_size)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tokenizer.save(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tokenizer.save(out)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None
     click.echo(
         f"wrote {out}: {tokenizer.vocab_size} tokens fitted on {len(dataset.train)} train samples"
     )
@@ -62,27 +78,56 @@ def tokenizer_cmd(data_dir: Path, vocab_size: int, out: Path, force: bool) -> No
 @click.option(
     "--epochs",
     type=click.FloatRange(min=0, min_open=True),
+    callback=_finite,
     help="Stop after this many passes over the data.",
 )
 @click.option(
     "--max-minutes",
     type=click.FloatRange(min=0, min_open=True),
+    callback=_finite,
     help="Stop after this much training time (default 10 when no other limit is given).",
 )
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
-@click.option("--lr", type=float, default=3e-3, show_default=True, help="Peak learning rate.")
-@click.option("--warmup-steps", type=click.IntRange(min=0), default=100, show_default=True)
-@click.option("--d-model", type=click.IntRange(min=8), default=256, show_default=True)
-@click.option("--layers", "n_layers", type=click.IntRange(min=1), default=4, show_default=True)
-@click.option("--heads", "n_heads", type=click.IntRange(min=1), default=4, show_default=True)
-@click.option("--ffn", "ffn_dim", type=click.IntRange(min=8), default=640, show_default=True)
 @click.option(
-    "--context", "max_seq_len", type=click.IntRange(min=16), default=256, show_default=True
+    "--batch-size", type=click.IntRange(1, 1 << 16), default=_D["batch_size"], show_default=True
+)
+@click.option(
+    "--lr",
+    type=click.FloatRange(min=0, min_open=True),
+    callback=_finite,
+    default=_D["lr"],
+    show_default=True,
+    help="Peak learning rate.",
+)
+@click.option(
+    "--warmup-steps", type=click.IntRange(min=0), default=_D["warmup_steps"], show_default=True
+)
+@click.option(
+    "--d-model", type=click.IntRange(8, 1 << 14), default=_D["d_model"], show_default=True
+)
+@click.option(
+    "--layers",
+    "n_layers",
+    type=click.IntRange(1, 1 << 10),
+    default=_D["n_layers"],
+    show_default=True,
+)
+@click.option(
+    "--heads", "n_heads", type=click.IntRange(1, 1 << 10), default=_D["n_heads"], show_default=True
+)
+@click.option(
+    "--ffn", "ffn_dim", type=click.IntRange(8, 1 << 16), default=_D["ffn_dim"], show_default=True
+)
+@click.option(
+    "--context",
+    "max_seq_len",
+    type=click.IntRange(16, 1 << 14),
+    default=_D["max_seq_len"],
+    show_default=True,
 )
 @click.option(
     "--vocab-size",
-    type=click.IntRange(min=261),
-    default=2048,
+    type=VOCAB,
+    default=_D["vocab_size"],
     show_default=True,
     help="When fitting the tokenizer.",
 )
@@ -96,7 +141,7 @@ def tokenizer_cmd(data_dir: Path, vocab_size: int, out: Path, force: bool) -> No
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Persona TOML for evaluation (default: Miso).",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=_D["seed"], show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option(
     "--precision",
@@ -111,7 +156,9 @@ def tokenizer_cmd(data_dir: Path, vocab_size: int, out: Path, force: bool) -> No
     is_flag=True,
     help="torch.compile the model (slow start, faster steps on GPU).",
 )
-@click.option("--eval-every", type=click.IntRange(min=1), default=300, show_default=True)
+@click.option(
+    "--eval-every", type=click.IntRange(min=1), default=_D["eval_every"], show_default=True
+)
 @click.option(
     "--eval-limit",
     type=click.IntRange(min=1),
@@ -120,7 +167,7 @@ def tokenizer_cmd(data_dir: Path, vocab_size: int, out: Path, force: bool) -> No
 @click.option(
     "--log-every",
     type=click.IntRange(min=1),
-    default=10,
+    default=_D["log_every"],
     show_default=True,
     help="Steps between metrics.jsonl lines.",
 )
@@ -150,6 +197,9 @@ def run_cmd(**opts: object) -> None:
         result = train(cfg, resume=bool(resume), force=bool(force), quiet=bool(quiet))
     except (DatasetError, RunDirError, StateError, PersonaError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:  # a full disk or an unwritable --out
+        where = f" {exc.filename}" if exc.filename else f" into {opts['out']}"
+        raise click.ClickException(f"cannot write{where}: {exc.strerror or exc}") from None
     if result.interrupted:
         sys.exit(130)
 
@@ -192,6 +242,7 @@ def _resumed_options(opts: dict[str, object]) -> dict[str, object]:
 @click.option(
     "--temperature",
     type=click.FloatRange(min=0),
+    callback=_finite,
     default=DEFAULT_SAMPLING.temperature,
     show_default=True,
 )
@@ -201,10 +252,11 @@ def _resumed_options(opts: dict[str, object]) -> dict[str, object]:
 @click.option(
     "--top-p",
     type=click.FloatRange(0, 1, min_open=True),
+    callback=_finite,
     default=DEFAULT_SAMPLING.top_p,
     show_default=True,
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option(
     "--data",
     type=click.Path(file_okay=False, path_type=Path),

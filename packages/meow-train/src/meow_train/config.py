@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -43,10 +44,18 @@ class TrainConfig:
             raise ValueError("give at least one of steps, epochs or max_minutes")
         for name in ("steps", "epochs", "max_minutes"):
             value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise ValueError(f"{name} must be positive, got {value}")
-        if self.batch_size < 1 or self.lr <= 0 or self.warmup_steps < 0 or self.eval_every < 1:
-            raise ValueError("batch_size and eval_every must be >= 1, lr > 0, warmup_steps >= 0")
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a finite number > 0, got {value}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr}")
+        for name in ("weight_decay", "grad_clip"):  # 0 turns either off
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+        if self.batch_size < 1 or self.warmup_steps < 0 or self.eval_every < 1:
+            raise ValueError("batch_size and eval_every must be >= 1, warmup_steps >= 0")
         if self.precision not in ("auto", "fp32", "bf16"):
             raise ValueError(f"precision must be auto, fp32 or bf16, got {self.precision!r}")
 

@@ -94,8 +94,15 @@ def check_run_dir(run_dir: Path, resume: bool, force: bool) -> list[Path]:
         if not (run_dir / STATE_DIR / "state.json").is_file() and not any(
             p.name.startswith(f".{STATE_DIR}-") for p in content
         ):
-            raise RunDirError(f"{run_dir}: nothing to resume (no {STATE_DIR}/state.json)")
+            hint = (
+                "; it was stopped before its first checkpoint: start it again without --resume"
+                if _never_checkpointed(run_dir)
+                else ""
+            )
+            raise RunDirError(f"{run_dir}: nothing to resume (no {STATE_DIR}/state.json){hint}")
         return []
+    if content and _never_checkpointed(run_dir):
+        return content  # a run stopped during start-up (Ctrl-C): nothing trained to lose
     if content and not force:
         raise RunDirError(
             f"{run_dir} already exists and is not empty; pass --resume to continue it or --force to overwrite it"
@@ -106,6 +113,14 @@ def check_run_dir(run_dir: Path, resume: bool, force: bool) -> list[Path]:
             "replaces earlier runs. Choose an empty or new --out, or remove it yourself"
         )
     return content
+
+
+def _never_checkpointed(run_dir: Path) -> bool:
+    """A MeowLLM run that was stopped before it saved any weights or training state."""
+    return (run_dir / MARKER_FILE).is_file() and not any(
+        p.name.startswith((STATE_DIR, "best", "last", f".{STATE_DIR}-", ".best-", ".last-"))
+        for p in run_dir.iterdir()
+    )
 
 
 def prepare_run_dir(run_dir: Path, resume: bool, force: bool) -> None:

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 from meow_model import SPECIAL_TOKENS, ChatTokenizer
 from meow_train.dataset import Example
+
+# BPE re-scans a whole pre-token at every merge, so one huge run of non-space characters (a 1 MB
+# "word" in a broken row) makes fitting quadratic. No real word is this long: such runs are cut
+# into pieces of this many characters for fitting only; the dataset itself is untouched.
+MAX_FIT_RUN = 64
+_LONG_RUN = re.compile(rf"\S{{{MAX_FIT_RUN + 1},}}")
+
+
+def fitting_texts(examples: Iterable[Example]) -> Iterator[str]:
+    """The prompts and replies the tokenizer is fitted on, with over-long runs cut into pieces."""
+    for example in examples:
+        for text in (example.input, example.output):
+            yield _LONG_RUN.sub(_cut, text) if len(text) > MAX_FIT_RUN else text
+
+
+def _cut(match: re.Match[str]) -> str:
+    run = match.group(0)
+    return " ".join(run[i : i + MAX_FIT_RUN] for i in range(0, len(run), MAX_FIT_RUN))
 
 
 def fit_tokenizer(
@@ -28,5 +47,5 @@ def fit_tokenizer(
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tokenizer.train_from_iterator((text for e in examples for text in (e.input, e.output)), trainer)
+    tokenizer.train_from_iterator(fitting_texts(examples), trainer)
     return ChatTokenizer(tokenizer, "<fitted>")
