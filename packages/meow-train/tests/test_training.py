@@ -28,6 +28,11 @@ def test_loss_decreases_and_checkpoints_load(dataset, tmp_path, tiny):
         assert loaded.meta["versions"]["meow-train"]
         assert 0 <= loaded.meta["eval"]["pass_rate"] <= 1
     assert load_pretrained(tmp_path / "run" / "last").meta["step"] == 60
+    meta_text = (tmp_path / "run" / "best" / "meta.json").read_text()
+    assert str(tmp_path) not in meta_text  # no machine path in checkpoint metadata
+    meta = json.loads(meta_text)
+    assert meta["dataset"]["name"] == "data" and meta["dataset"]["path"] == "../data"
+    assert meta["train_config"]["out"] == "." and meta["train_config"]["data"] == "../data"
     evals = [
         json.loads(line)
         for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()

@@ -189,3 +189,16 @@ def _same(name: str, a: object, b: object) -> bool:
 
 
 _PATH_FIELDS = frozenset({"data", "out", "tokenizer", "persona"})
+
+
+def relative_to_run(path: str | Path, run_dir: Path) -> str:
+    """`path` as seen from the run directory, so checkpoint metadata names no machine path."""
+    return os.path.relpath(Path(path).resolve(), run_dir.resolve())
+
+
+def portable_config(cfg: TrainConfig, run_dir: Path) -> dict:
+    """The configuration for meta.json: every path relative to the run directory."""
+    return {
+        name: relative_to_run(value, run_dir) if name in _PATH_FIELDS and value else value
+        for name, value in cfg.to_dict().items()
+    }

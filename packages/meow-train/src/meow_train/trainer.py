@@ -52,7 +52,9 @@ from meow_train.run_dir import (
     RunLock,
     check_resume_config,
     check_run_dir,
+    portable_config,
     prepare_run_dir,
+    relative_to_run,
 )
 from meow_train.schedule import lr_at
 from meow_train.state import load_state, save_state
@@ -212,9 +214,10 @@ def _train_locked(
     manifest_sha = hashlib.sha256((Path(cfg.data) / "manifest.json").read_bytes()).hexdigest()
     describe = {
         "persona": persona.name,
-        "dataset": {"path": str(cfg.data), "manifest_sha256": manifest_sha, "verified": cfg.verify_data, "versions": dataset.manifest.get("versions")},
+        "dataset": {"name": Path(cfg.data).resolve().name, "path": relative_to_run(cfg.data, run_dir), "manifest_sha256": manifest_sha,
+                    "verified": cfg.verify_data, "versions": dataset.manifest.get("versions")},
         "versions": {"meow-train": __version__, "meow-model": meow_model.__version__, "meow-rules": meow_rules.__version__, "torch": torch.__version__},
-        "train_config": cfg.to_dict(),
+        "train_config": portable_config(cfg, run_dir),
         "device": str(device),
         "precision": str(autocast_dtype or torch.float32).removeprefix("torch."),
         "world_size": world.size,
