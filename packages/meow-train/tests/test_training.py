@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from meow_model import load_pretrained
-from meow_train import DatasetError, RunDirError, train
+from meow_train import DatasetError, RunDirError, StateError, train
 from meow_train import trainer as trainer_module
 from meow_train.run_dir import RunLock
 
@@ -242,3 +242,17 @@ def test_non_finite_numbers_are_refused_by_the_config(dataset, tmp_path, tiny):
     ):
         with pytest.raises(ValueError, match=f"{field} must be a finite number > 0"):
             tiny(dataset, tmp_path, **{field: value})
+
+
+def test_a_state_json_without_the_loop_counters_is_refused_by_name(dataset, tmp_path, tiny):
+    out = tmp_path / "run"
+    train(tiny(dataset, out, steps=4, eval_every=4), quiet=True)
+    state_json = out / "state" / "state.json"
+    raw = json.loads(state_json.read_text())
+    assert raw["counters"]["step"] == 4 and raw["counters"]["total_steps"] == 4
+    del raw["counters"]["epoch"]
+    state_json.write_text(json.dumps(raw))
+    with pytest.raises(
+        StateError, match=r"state.json: 'counters' must hold batch, best, elapsed, epoch"
+    ):
+        train(tiny(dataset, out, steps=8, eval_every=4), resume=True, quiet=True)

@@ -16,9 +16,9 @@ import signal
 import sys
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import torch
 from tqdm import tqdm
@@ -26,6 +26,7 @@ from tqdm import tqdm
 import meow_model
 import meow_rules
 from meow_model import (
+    IGNORE_INDEX,
     ChatTokenizer,
     MeowForCausalLM,
     ModelConfig,
@@ -36,7 +37,7 @@ from meow_rules import MISO, SELECTION, Persona, load_persona
 from meow_train.__about__ import __version__
 from meow_train.batches import collate, epoch_batches, shard
 from meow_train.config import TrainConfig
-from meow_train.dataset import DatasetError, Encoded, encode, load_dataset
+from meow_train.dataset import Dataset, DatasetError, Encoded, encode, load_dataset
 from meow_train.distributed import (
     World,
     all_reduce_sum,
@@ -57,11 +58,17 @@ from meow_train.run_dir import (
     relative_to_run,
 )
 from meow_train.schedule import lr_at
-from meow_train.state import load_state, save_state
+from meow_train.state import TrainState, load_state, save_state
 from meow_train.tokenizer_fit import fit_tokenizer
 
 TOKENIZER_FILE = "tokenizer.json"
 METRICS_FILE = "metrics.jsonl"
+# With only a time budget, the schedule's length is unknown until the first steps are timed:
+# they run on a provisional cosine this long, then the length is fixed from the measured speed,
+# allowing this fraction of extra time for the periodic evaluations.
+CALIBRATION_STEPS = 30
+PROVISIONAL_TOTAL_STEPS = 10_000
+EVAL_OVERHEAD = 0.08
 
 
 @dataclass(frozen=True)
@@ -154,6 +161,60 @@ def _train_locked(
     run_dir: Path,
     persona: Persona,
 ) -> TrainResult:
+    run = _setup(cfg, world, device, resume, quiet, run_dir, persona)
+    try:
+        interrupted = _loop(run)
+    finally:
+        if run.metrics:
+            run.metrics.close()
+    return _finish(run, interrupted)
+
+
+@dataclass
+class _Run:
+    """Everything one training run holds while its loop runs."""
+
+    cfg: TrainConfig
+    world: World
+    device: torch.device
+    run_dir: Path
+    quiet: bool
+    model: MeowForCausalLM
+    net: torch.nn.Module  # the model as trained: wrapped by DDP and/or torch.compile
+    optimizer: torch.optim.AdamW
+    train_data: Encoded
+    autocast_dtype: torch.dtype | None
+    state: TrainState
+    budget_s: float
+    evaluator: _Evaluator
+    metrics: IO[str] | None
+    last_eval_step: int
+    clock_start: float = field(default_factory=time.perf_counter)
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.clock_start
+
+    def checkpoint(self, final: bool) -> None:
+        """Evaluate and save best/ and last/ (unless this step already was), then the state."""
+        self.state.elapsed = self.elapsed()
+        if self.last_eval_step != self.state.step:
+            self.evaluator(self.state, final)
+            self.last_eval_step = self.state.step
+        if self.world.is_main:
+            save_state(self.run_dir, self.model, self.optimizer, self.state)
+        barrier(self.world)
+
+
+def _setup(
+    cfg: TrainConfig,
+    world: World,
+    device: torch.device,
+    resume: bool,
+    quiet: bool,
+    run_dir: Path,
+    persona: Persona,
+) -> _Run:
+    """Data, tokenizer, model, optimizer and loop state: fresh, or restored for --resume."""
     resumed_changes = check_resume_config(cfg, run_dir) if resume else {}
     dataset = load_dataset(cfg.data, verify=cfg.verify_data)
     tokenizer = _tokenizer(cfg, run_dir, resume, dataset.train, world)
@@ -164,7 +225,6 @@ def _train_locked(
             f"{cfg.data}: no sample of a split fits a context of {cfg.max_seq_len} tokens "
             "(raise --context)"
         )
-
     torch.manual_seed(cfg.seed)
     arch = ModelConfig(
         vocab_size=tokenizer.vocab_size, d_model=cfg.d_model, n_layers=cfg.n_layers, n_heads=cfg.n_heads,
@@ -172,36 +232,21 @@ def _train_locked(
     )  # fmt: skip
     model = MeowForCausalLM(arch).to(device)
     optimizer = _optimizer(model, cfg, device)
-    counters: dict[str, Any] = {
-        "step": 0,
-        "epoch": 0,
-        "batch": 0,
-        "elapsed": 0.0,
-        "tokens": 0,
-        "total_steps": None,
-        "best": None,
-    }
+    state = TrainState()
     if resume:
-        counters = load_state(run_dir, model, optimizer)
-        if cfg.steps is not None and cfg.steps < counters["step"]:
+        state = load_state(run_dir, model, optimizer)
+        if cfg.steps is not None and cfg.steps < state.step:
             raise RunDirError(
-                f"{run_dir}: --steps {cfg.steps} is below the {counters['step']} steps this run "
+                f"{run_dir}: --steps {cfg.steps} is below the {state.step} steps this run "
                 "has already done"
             )
     if world.is_main and (not resume or resumed_changes):
         (run_dir / CONFIG_FILE).write_text(
             json.dumps(cfg.to_dict(), indent=2) + "\n", encoding="utf-8"
         )
-
-    batches_per_epoch = math.ceil(len(train_data) / cfg.batch_size)
-    planned = [
-        n
-        for n in (cfg.steps, math.ceil(cfg.epochs * batches_per_epoch) if cfg.epochs else None)
-        if n
-    ]
-    if planned and (counters["total_steps"] is None or {"steps", "epochs"} & set(resumed_changes)):
-        # a resumed run given a new stopping point stretches its schedule to it
-        counters["total_steps"] = min(planned)
+    _plan_schedule(
+        state, cfg, len(train_data), resumed=bool({"steps", "epochs"} & set(resumed_changes))
+    )
     autocast_dtype = resolve_precision(cfg.precision, device)
     net: torch.nn.Module = model
     if world.distributed:
@@ -210,9 +255,44 @@ def _train_locked(
         )
     if cfg.compile:
         net = torch.compile(net)
-    budget_s = cfg.max_minutes * 60 if cfg.max_minutes else math.inf
+    describe = _describe(cfg, run_dir, persona, dataset, model, device, autocast_dtype, world)
+    describe["dropped_too_long"] = {"train": train_data.dropped, "val": val_data.dropped}
+    _announce(cfg, world, quiet, describe, model, device, tokenizer, train_data, val_data)
+    metrics = (run_dir / METRICS_FILE).open("a", encoding="utf-8") if world.is_main else None
+    if resumed_changes:
+        changed = {name: {"was": was, "now": now} for name, (was, now) in resumed_changes.items()}
+        _log(metrics, {"event": "resume", "step": state.step, "changed": changed})
+        if not quiet and world.is_main:
+            print(f"resuming at step {state.step} with " + ", ".join(
+                f"{name} {was} -> {now}" for name, (was, now) in resumed_changes.items()), file=sys.stderr)  # fmt: skip
+    evaluator = _Evaluator(model, tokenizer, val_data, cfg, device, autocast_dtype, persona,
+                           describe, run_dir, metrics, world)  # fmt: skip
+    return _Run(
+        cfg, world, device, run_dir, quiet, model, net, optimizer, train_data, autocast_dtype, state,
+        budget_s=cfg.max_minutes * 60 if cfg.max_minutes else math.inf, evaluator=evaluator,
+        metrics=metrics, last_eval_step=state.step if resume else -1,
+        clock_start=time.perf_counter() - state.elapsed,
+    )  # fmt: skip
+
+
+def _plan_schedule(state: TrainState, cfg: TrainConfig, samples: int, resumed: bool) -> None:
+    """Fix the schedule's length from --steps / --epochs; a time budget alone fixes it later."""
+    batches_per_epoch = math.ceil(samples / cfg.batch_size)
+    planned = [
+        n
+        for n in (cfg.steps, math.ceil(cfg.epochs * batches_per_epoch) if cfg.epochs else None)
+        if n
+    ]
+    if planned and (state.total_steps is None or resumed):
+        # a resumed run given a new stopping point stretches its schedule to it
+        state.total_steps = min(planned)
+
+
+def _describe(cfg: TrainConfig, run_dir: Path, persona: Persona, dataset: Dataset, model: MeowForCausalLM,
+              device: torch.device, autocast_dtype: torch.dtype | None, world: World) -> dict[str, Any]:  # fmt: skip
+    """What every checkpoint's meta.json records about the run (no machine paths)."""
     manifest_sha = hashlib.sha256((Path(cfg.data) / "manifest.json").read_bytes()).hexdigest()
-    describe = {
+    return {
         "persona": persona.name,
         "dataset": {"name": Path(cfg.data).resolve().name, "path": relative_to_run(cfg.data, run_dir), "manifest_sha256": manifest_sha,
                     "verified": cfg.verify_data, "versions": dataset.manifest.get("versions")},
@@ -222,12 +302,17 @@ def _train_locked(
         "precision": str(autocast_dtype or torch.float32).removeprefix("torch."),
         "world_size": world.size,
         "parameters": model.num_parameters(),
-        "dropped_too_long": {"train": train_data.dropped, "val": val_data.dropped},
     }  # fmt: skip
-    if world.is_main and (train_data.dropped or val_data.dropped):
+
+
+def _announce(cfg: TrainConfig, world: World, quiet: bool, describe: dict[str, Any], model: MeowForCausalLM,
+              device: torch.device, tokenizer: ChatTokenizer, train_data: Encoded, val_data: Encoded) -> None:  # fmt: skip
+    if not world.is_main:
+        return
+    if train_data.dropped or val_data.dropped:
         print(f"left out {train_data.dropped} train / {val_data.dropped} val samples whose prompt fills the "
               f"whole {cfg.max_seq_len}-token context", file=sys.stderr)  # fmt: skip
-    if world.is_main and not quiet:
+    if not quiet:
         print(
             f"training {model.num_parameters() / 1e6:.2f}M parameters on {device} ({describe['precision']}, "
             f"{world.size} process{'es' if world.size > 1 else ''}, {torch.get_num_threads()} threads); "
@@ -235,128 +320,98 @@ def _train_locked(
             file=sys.stderr,
         )
 
+
+def _loop(run: _Run) -> bool:
+    """Train until the step, epoch or time limit, or a stop request; True when interrupted."""
+    cfg, state, world = run.cfg, run.state, run.world
     # disable=None lets tqdm draw only on a terminal, so logs and CI output stay clean
-    bar = tqdm(
-        total=counters["total_steps"],
-        initial=counters["step"],
-        disable=True if quiet or not world.is_main else None,
-        unit="step",
-        dynamic_ncols=True,
-    )
-    metrics = (run_dir / METRICS_FILE).open("a", encoding="utf-8") if world.is_main else None
-    if resumed_changes:
-        changed = {name: {"was": was, "now": now} for name, (was, now) in resumed_changes.items()}
-        _log(metrics, {"event": "resume", "step": counters["step"], "changed": changed})
-        if not quiet and world.is_main:
-            print(f"resuming at step {counters['step']} with " + ", ".join(
-                f"{name} {was} -> {now}" for name, (was, now) in resumed_changes.items()), file=sys.stderr)  # fmt: skip
+    bar = tqdm(total=state.total_steps, initial=state.step, unit="step", dynamic_ncols=True,
+               disable=True if run.quiet or not world.is_main else None)  # fmt: skip
+    throughput = _Throughput()
+    lengths = run.train_data.lengths()
     interrupted = False
-    start = time.perf_counter() - counters["elapsed"]
-    window_tokens, window_start = 0, time.perf_counter()
-    last_eval_step = counters["step"] if resume else -1
-    evaluate_and_save = _Evaluator(
-        model,
-        tokenizer,
-        val_data,
-        cfg,
-        device,
-        autocast_dtype,
-        persona,
-        describe,
-        run_dir,
-        metrics,
-        world,
-    )
-
-    def elapsed() -> float:
-        return time.perf_counter() - start
-
-    def checkpoint(final: bool) -> None:
-        nonlocal last_eval_step
-        counters["elapsed"] = elapsed()
-        if last_eval_step != counters["step"]:
-            evaluate_and_save(counters, final)
-            last_eval_step = counters["step"]
-        if world.is_main:
-            save_state(run_dir, model, optimizer, counters)
-        barrier(world)
-
-    lengths = train_data.lengths()
-    net.train()
+    run.net.train()
     with _StopRequest() as stop:
         # a resumed run that had already finished has nothing left to do
-        done = counters["total_steps"] is not None and counters["step"] >= counters["total_steps"]
+        done = state.total_steps is not None and state.step >= state.total_steps
         while not done:
-            batches = epoch_batches(lengths, cfg.batch_size, cfg.seed, counters["epoch"])
-            while counters["batch"] < len(batches):
-                total = counters["total_steps"] or max(counters["step"] + 1, 10_000)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr_at(
-                        counters["step"], total, cfg.lr, cfg.warmup_steps, cfg.min_lr_ratio
-                    )
-                indices = shard(batches[counters["batch"]], world.rank, world.size)
-                loss, supervised = _step(
-                    net, model, optimizer, train_data, indices, cfg, device, autocast_dtype, world
-                )
-                counters["step"] += 1
-                counters["batch"] += 1
-                counters["tokens"] += supervised
-                window_tokens += supervised
+            batches = epoch_batches(lengths, cfg.batch_size, cfg.seed, state.epoch)
+            while state.batch < len(batches):
+                loss, supervised = _train_step(run, batches[state.batch])
+                throughput.add(supervised)
                 bar.update(1)
-                if counters["step"] % cfg.log_every == 0 or counters["step"] == 1:
-                    now = time.perf_counter()
-                    rate = window_tokens / max(now - window_start, 1e-9)
-                    window_tokens, window_start = 0, now
+                if state.step % cfg.log_every == 0 or state.step == 1:
+                    rate = throughput.rate()
                     bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{rate:,.0f}")
-                    _log(
-                        metrics,
-                        {
-                            "event": "train",
-                            "step": counters["step"],
-                            "loss": loss,
-                            "lr": optimizer.param_groups[0]["lr"],
-                            "supervised_tokens_per_s": rate,
-                            "elapsed_s": elapsed(),
-                        },
-                    )
-                if counters["total_steps"] is None and counters["step"] == 30:
-                    # time budget only: fix the schedule length from the measured speed
-                    per_step = elapsed() / 30 * 1.08  # ~8% for periodic evaluation
-                    counters["total_steps"] = max(31, int(budget_s / per_step))
-                    bar.total = counters["total_steps"]
+                    _log(run.metrics, {"event": "train", "step": state.step, "loss": loss,
+                                       "lr": run.optimizer.param_groups[0]["lr"],
+                                       "supervised_tokens_per_s": rate, "elapsed_s": run.elapsed()})  # fmt: skip
+                if state.total_steps is None and state.step == CALIBRATION_STEPS:
+                    state.total_steps = _steps_in_budget(run.elapsed(), run.budget_s)
+                    bar.total = state.total_steps
                     bar.refresh()
-                out_of_time = elapsed() >= budget_s
-                finished = (
-                    counters["total_steps"] is not None
-                    and counters["step"] >= counters["total_steps"]
-                )
+                finished = state.total_steps is not None and state.step >= state.total_steps
                 interrupted = broadcast_flag(stop.requested, world)
-                if interrupted or finished or out_of_time:
+                if interrupted or finished or run.elapsed() >= run.budget_s:
                     done = True
                     break
-                if counters["step"] % cfg.eval_every == 0:
-                    checkpoint(final=False)
-                    net.train()
+                if state.step % cfg.eval_every == 0:
+                    run.checkpoint(final=False)
+                    run.net.train()
             else:
-                counters["epoch"] += 1
-                counters["batch"] = 0
+                state.epoch += 1
+                state.batch = 0
         bar.close()
-        checkpoint(final=True)
-    if metrics:
-        metrics.close()
-    best = counters["best"] or {}
-    if world.is_main and not quiet:
+        run.checkpoint(final=True)
+    return interrupted
+
+
+def _steps_in_budget(elapsed_s: float, budget_s: float) -> int:
+    """A time budget alone: the schedule's length, from the speed of the first steps."""
+    per_step = elapsed_s / CALIBRATION_STEPS * (1 + EVAL_OVERHEAD)
+    return max(CALIBRATION_STEPS + 1, int(budget_s / per_step))
+
+
+def _train_step(run: _Run, batch: list[int]) -> tuple[float, int]:
+    """Set this step's learning rate, train on this rank's rows, advance the state."""
+    state, cfg = run.state, run.cfg
+    total = state.total_steps or max(state.step + 1, PROVISIONAL_TOTAL_STEPS)
+    for group in run.optimizer.param_groups:
+        group["lr"] = lr_at(state.step, total, cfg.lr, cfg.warmup_steps, cfg.min_lr_ratio)
+    indices = shard(batch, run.world.rank, run.world.size)
+    loss, supervised = _step(run.net, run.model, run.optimizer, run.train_data, indices, cfg,
+                             run.device, run.autocast_dtype, run.world)  # fmt: skip
+    state.step += 1
+    state.batch += 1
+    state.tokens += supervised
+    return loss, supervised
+
+
+class _Throughput:
+    """Supervised tokens per second since the last reading."""
+
+    def __init__(self) -> None:
+        self.tokens, self.since = 0, time.perf_counter()
+
+    def add(self, tokens: int) -> None:
+        self.tokens += tokens
+
+    def rate(self) -> float:
+        now = time.perf_counter()
+        rate = self.tokens / max(now - self.since, 1e-9)
+        self.tokens, self.since = 0, now
+        return rate
+
+
+def _finish(run: _Run, interrupted: bool) -> TrainResult:
+    state = run.state
+    best = state.best or {}
+    if run.world.is_main and not run.quiet:
         verb = "interrupted; saved" if interrupted else "finished"
-        print(f"{verb} at step {counters['step']} after {counters['elapsed'] / 60:.1f} min; best pass rate "
-              f"{best.get('pass_rate', 0):.1%} at step {best.get('step')} -> {run_dir / 'best'}", file=sys.stderr)  # fmt: skip
-    return TrainResult(
-        run_dir,
-        counters["step"],
-        best.get("pass_rate"),
-        best.get("val_loss"),
-        interrupted,
-        counters["elapsed"],
-    )
+        print(f"{verb} at step {state.step} after {state.elapsed / 60:.1f} min; best pass rate "
+              f"{best.get('pass_rate', 0):.1%} at step {best.get('step')} -> {run.run_dir / 'best'}", file=sys.stderr)  # fmt: skip
+    return TrainResult(run.run_dir, state.step, best.get("pass_rate"), best.get("val_loss"),
+                       interrupted, state.elapsed)  # fmt: skip
 
 
 def _tokenizer(
@@ -404,7 +459,7 @@ def _step(
     """One optimizer step on this rank's rows; returns (global mean loss, global supervised tokens)."""
     inputs, targets = collate(data, indices)
     inputs, targets = inputs.to(device, non_blocking=True), targets.to(device, non_blocking=True)
-    local = (targets != -100).sum()
+    local = (targets != IGNORE_INDEX).sum()
     count = all_reduce_sum(local.detach().clone().float(), world)
     with _autocast(device, dtype):
         _, loss = net(inputs, targets)
@@ -433,7 +488,7 @@ def validation_loss(
     order = sorted(range(len(data)), key=lambda i: len(data.ids[i]))
     for start in range(0, len(order), batch_size):
         inputs, targets = collate(data, order[start : start + batch_size])
-        n = int((targets != -100).sum())
+        n = int((targets != IGNORE_INDEX).sum())
         with _autocast(device, dtype):
             _, loss = model(inputs.to(device), targets.to(device))
         total += float(loss) * n
@@ -457,12 +512,12 @@ class _Evaluator:
     metrics: Any
     world: World
 
-    def __call__(self, counters: dict[str, Any], final: bool) -> None:
+    def __call__(self, state: TrainState, final: bool) -> None:
         if self.world.is_main:
-            self._evaluate_and_save(counters, final)
+            self._evaluate_and_save(state, final)
         barrier(self.world)
 
-    def _evaluate_and_save(self, counters: dict[str, Any], final: bool) -> None:
+    def _evaluate_and_save(self, state: TrainState, final: bool) -> None:
         model, tokenizer = self.model, self.tokenizer
         val_loss = validation_loss(model, self.val_data, self.device, self.dtype)
         # The selection suite only: the report suites never see training, so they stay honest.
@@ -476,30 +531,30 @@ class _Evaluator:
             suite=SELECTION,
         ).to_dict()
         model.train()
-        score = {"step": counters["step"], "pass_rate": report["pass_rate"], "val_loss": val_loss}
+        score = {"step": state.step, "pass_rate": report["pass_rate"], "val_loss": val_loss}
         _log(
             self.metrics,
             {
                 "event": "eval",
                 **score,
                 "checks": report["checks"],
-                "elapsed_s": counters["elapsed"],
+                "elapsed_s": state.elapsed,
             },
         )
-        meta = {**self.describe, "step": counters["step"], "epoch": counters["epoch"], "wall_time_s": counters["elapsed"],
+        meta = {**self.describe, "step": state.step, "epoch": state.epoch, "wall_time_s": state.elapsed,
                 "val_loss": val_loss, "eval": {k: v for k, v in report.items() if k != "failures"}}  # fmt: skip
-        best = counters["best"]
+        best = state.best
         if best is None or (score["pass_rate"], -score["val_loss"]) > (
             best["pass_rate"],
             -best["val_loss"],
         ):
-            counters["best"] = score
+            state.best = score
             best_meta = {**meta, "selected_by": "selection-suite pass rate, then val loss"}
             save_pretrained(model, tokenizer, self.run_dir / "best", meta=best_meta)
         save_pretrained(model, tokenizer, self.run_dir / "last", meta=meta)
         suffix = " (final)" if final else ""
         tqdm.write(
-            f"step {counters['step']}: val loss {val_loss:.4f}, selection pass rate {report['pass_rate']:.1%}{suffix}",
+            f"step {state.step}: val loss {val_loss:.4f}, selection pass rate {report['pass_rate']:.1%}{suffix}",
             file=sys.stderr,
         )
 
