@@ -56,14 +56,46 @@ def test_batched_greedy_equals_one_by_one(model, tokenizer):
     assert [r.text for r in batched] == [r.text for r in single]
 
 
-def test_batch_handles_rows_finishing_at_different_times(model, tokenizer):
-    # force <eos> to be likely for some rows by boosting its logit bias through the head
-    with torch.no_grad():
-        model.model.embed_tokens.weight[EOS_ID] *= 6
-    batched = generate_batch(model, tokenizer, PROMPTS, GREEDY)
-    single = [generate(model, tokenizer, p, GREEDY) for p in PROMPTS]
-    assert [r.token_ids for r in batched] == [r.token_ids for r in single]
-    assert [r.finished for r in batched] == [r.finished for r in single]
+def _scripted(model, monkeypatch):
+    """Make `model` (its real cache and attention still run) reply on a script known in advance.
+
+    The reply to a prompt of L tokens is base, base+1, ... with base = 5 + 10 * (L % 20), ending
+    in <eos> after 2 + (L % 20) % 5 tokens; each emitted token carries its row's script, so rows
+    keep their script however the batch is compacted.
+    """
+    real = model.decode
+
+    def decode(ids, cache, position_ids=None, mask=None):
+        logits = real(ids, cache, position_ids=position_ids, mask=mask)
+        forced = torch.full_like(logits, -1e9)
+        for row in range(ids.shape[0]):
+            if ids.shape[1] > 1:  # prefill: the prompt's length picks the script
+                nxt = 5 + 10 * (int((ids[row] != 0).sum()) % 20)
+            else:
+                token = int(ids[row, 0]) - 5
+                script, k = token // 10, token % 10
+                nxt = EOS_ID if k + 1 >= 2 + script % 5 else int(ids[row, 0]) + 1
+            forced[row, nxt] = 0.0
+        return forced
+
+    monkeypatch.setattr(model, "decode", decode)
+
+
+def test_batch_handles_rows_finishing_at_different_times(model, tokenizer, monkeypatch):
+    _scripted(model, monkeypatch)
+    cfg = SamplingConfig(temperature=0, max_new_tokens=5)
+    prompts = [*PROMPTS, "hi", "you", "a much longer prompt about the bowl"]
+    expected = []
+    for prompt in prompts:
+        length = len(prompt_ids(tokenizer, prompt, model.config.max_seq_len, 5)) % 20
+        n = 2 + length % 5
+        expected.append(([5 + 10 * length + k for k in range(min(n, 5))], n < 5))
+    # the setup really mixes rows that stop early, late, and not at all
+    assert len({len(t) for t, done in expected if done}) >= 2 and not all(d for _, d in expected)
+    batched = generate_batch(model, tokenizer, prompts, cfg)
+    single = [generate(model, tokenizer, p, cfg) for p in prompts]
+    assert [(r.token_ids, r.finished) for r in batched] == expected
+    assert [(r.token_ids, r.finished) for r in single] == expected
 
 
 def test_seeded_sampling_is_reproducible(model, tokenizer):
@@ -127,8 +159,13 @@ def test_stream_decoder_never_splits_utf8(tokenizer):
 
 
 def test_unicode_prompt_generates(model, tokenizer):
-    reply = generate(model, tokenizer, "мяу 😺 猫", GREEDY)
-    assert isinstance(reply.text, str)
+    prompt = "мяу 😺 猫"
+    ids = prompt_ids(tokenizer, prompt, model.config.max_seq_len, GREEDY.max_new_tokens)
+    assert ids[:2] == [BOS_ID, USER_ID] and ids[-1] == MISO_ID
+    assert tokenizer.decode(ids[2:-1]) == prompt  # byte-level: nothing is lost or replaced
+    reply = generate(model, tokenizer, prompt, GREEDY)
+    assert reply.prompt_tokens == len(ids) and len(reply.token_ids) == GREEDY.max_new_tokens
+    assert reply.text == tokenizer.decode(reply.token_ids).strip()
 
 
 def test_sampling_filters():

@@ -83,11 +83,15 @@ def test_loss_ignores_masked_targets(model, config):
     keep = targets != IGNORE_INDEX
     expected = torch.nn.functional.cross_entropy(logits[keep], targets[keep])
     torch.testing.assert_close(loss, expected)
-    # changing an ignored target does not change the loss
+    # changing a kept target changes the loss; the masked positions' logits play no part
     targets2 = targets.clone()
-    targets2[:, :7] = 0
-    targets2[:, :7] = IGNORE_INDEX
-    assert model(ids, targets2)[1] == loss
+    targets2[:, 7] = (targets[:, 7] + 1) % config.vocab_size
+    assert model(ids, targets2)[1] != loss
+    ids2 = ids.clone()
+    ids2[:, 11] = (ids[:, 11] + 1) % config.vocab_size  # the last input predicts nothing kept...
+    targets3 = targets.clone()
+    targets3[:, 11] = IGNORE_INDEX  # ...once its target is masked too
+    torch.testing.assert_close(model(ids2, targets3)[1], model(ids, targets3)[1])
     with_logits, loss2 = model(ids, targets, return_logits=True)
     torch.testing.assert_close(with_logits, logits)
     assert loss2 == loss
@@ -105,6 +109,52 @@ def test_cached_decode_equals_full_forward(model, config):
             step = model.decode(ids[:, t : t + 1], cache)
             torch.testing.assert_close(step, full[:, t], atol=1e-5, rtol=1e-4)
     assert cache.length == 20
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_fast_decode_step_mirrors_the_decoder_layers(model, config, dtype):
+    """The one-token fast path (fast_decode.py) against the general path, token for token."""
+    import copy
+
+    m = copy.deepcopy(model).to(dtype)
+    ids = torch.randint(5, config.vocab_size, (3, 16))
+    tol = {"atol": 1e-5, "rtol": 1e-4} if dtype == torch.float32 else {"atol": 5e-2, "rtol": 5e-2}
+    with torch.inference_mode():
+        fast, general = m.new_cache(3), m.new_cache(3)
+        m.decode(ids[:, :6], fast)
+        m.decode(ids[:, :6], general)
+        for t in range(6, 16):
+            step = ids[:, t : t + 1]
+            fast_logits = m.decode(step, fast)  # no mask, no positions: the fast path
+            positions = torch.full((3, 1), t)
+            mask = torch.ones(3, 1, 1, t + 1, dtype=torch.bool)
+            general_logits = m.decode(step, general, position_ids=positions, mask=mask)
+            assert fast_logits.dtype == dtype
+            torch.testing.assert_close(fast_logits.float(), general_logits.float(), **tol)
+            assert (
+                torch.equal(fast_logits.argmax(-1), general_logits.argmax(-1))
+                or dtype != torch.float32
+            )
+
+
+def test_fast_decode_sees_weight_updates_between_generations(model, config):
+    import copy
+
+    m = copy.deepcopy(model)
+    ids = torch.randint(5, config.vocab_size, (1, 6))
+    with torch.inference_mode():
+        cache = m.new_cache(1)
+        m.decode(ids[:, :5], cache)
+        before = m.decode(ids[:, 5:], cache)
+    with torch.no_grad():
+        m.model.layers[0].mlp.down_proj.weight.mul_(2.0)  # in place, as an optimizer step would
+    with torch.inference_mode():
+        cache = m.new_cache(1)
+        m.decode(ids[:, :5], cache)
+        after = m.decode(ids[:, 5:], cache)
+        full, _ = m(ids)
+    assert not torch.allclose(before, after)
+    torch.testing.assert_close(after, full[:, 5], atol=1e-5, rtol=1e-4)
 
 
 def test_cache_overflow_is_an_error(model, config):

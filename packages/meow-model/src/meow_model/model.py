@@ -20,8 +20,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from meow_model.config import ModelConfig
+from meow_model.fast_decode import decode_one
 from meow_model.kv_cache import KVCache
-from meow_model.rope import apply_rope, rope_matrices, rope_tables
+from meow_model.rope import apply_rope, rope_tables
 
 IGNORE_INDEX = -100
 
@@ -203,59 +204,6 @@ class MeowForCausalLM(nn.Module):
         logits = self.lm_head(hidden) if return_logits else None
         return logits, loss
 
-    def _decode_plan(self) -> tuple:
-        """Flat per-layer weights for the one-token decode step (cached until any weight changes)."""
-        key = tuple((p.data_ptr(), p._version) for p in self.parameters())
-        cached = self.__dict__.get("_plan")
-        if cached is None or cached[0] != key:
-            layers = tuple(
-                (
-                    layer.input_layernorm.weight,
-                    fused_weight(
-                        layer.self_attn,
-                        layer.self_attn.q_proj,
-                        layer.self_attn.k_proj,
-                        layer.self_attn.v_proj,
-                    ),
-                    layer.self_attn.o_proj.weight,
-                    layer.post_attention_layernorm.weight,
-                    fused_weight(layer.mlp, layer.mlp.gate_proj, layer.mlp.up_proj),
-                    layer.mlp.down_proj.weight,
-                )
-                for layer in self.model.layers
-            )
-            rope = rope_matrices(self.rope_cos, self.rope_sin).to(self.rope_cos.device)
-            cached = (key, layers, rope)
-            self.__dict__["_plan"] = cached
-        return cached[1], cached[2]
-
-    @torch.inference_mode()
-    def _decode_one(self, token: torch.Tensor, cache: KVCache) -> torch.Tensor:
-        """One new token per row at a shared position: the streaming hot path, with as few ops as possible."""
-        cfg = self.config
-        if cache.decode_plan is None:  # weights cannot change during a generation: check them once
-            cache.decode_plan = self._decode_plan()
-        layers, rope = cache.decode_plan
-        b, pos = token.shape[0], cache.length
-        eps, shape = cfg.norm_eps, (cfg.d_model,)
-        rot = rope[pos]
-        x = self.model.embed_tokens.weight[token[:, 0]]
-        for i, (ln1, w_qkv, w_o, ln2, w_gu, w_down) in enumerate(layers):
-            qkv = F.linear(F.rms_norm(x, shape, ln1, eps), w_qkv).view(
-                b, 3, cfg.n_heads, cfg.head_dim
-            )
-            qk = torch.matmul(qkv[:, :2], rot)
-            cache.keys[i, :, :, pos] = qk[:, 1]
-            cache.values[i, :, :, pos] = qkv[:, 2]
-            y = F.scaled_dot_product_attention(
-                qk[:, 0, :, None], cache.keys[i, :, :, : pos + 1], cache.values[i, :, :, : pos + 1]
-            )
-            x = x + F.linear(y.view(b, cfg.d_model), w_o)
-            gate, up = F.linear(F.rms_norm(x, shape, ln2, eps), w_gu).chunk(2, dim=-1)
-            x = x + F.linear(F.silu(gate) * up, w_down)
-        cache.advance(1)
-        return self.lm_head(self.model.norm(x))
-
     def decode(
         self,
         input_ids: torch.Tensor,
@@ -275,7 +223,7 @@ class MeowForCausalLM(nn.Module):
         if start + t > cache.max_len:
             raise ValueError(f"KV cache full: {start} + {t} tokens > {cache.max_len}")
         if t == 1 and mask is None and position_ids is None and not torch.is_grad_enabled():
-            return self._decode_one(input_ids, cache)
+            return decode_one(self, input_ids, cache)
         cos, sin = self._rope(t, start, position_ids)
         is_causal = mask is None and t > 1
         if is_causal and start:
