@@ -168,7 +168,7 @@ def test_stats_names_the_file_and_line_of_invalid_utf8(dataset, runner):
     ("args", "message"),
     [
         (["--n", "1000000000"], "--n"),
-        (["--n", "10"], "10 samples at val_fraction 0.05 leave the val split empty"),
+        (["--n", "1"], "split empty, and training needs both"),
         (["--val-fraction", "nan"], "nan is not a finite number"),
         (["--val-fraction", "0"], "--val-fraction"),
         (["--seed", "-1"], "--seed"),
