@@ -60,10 +60,11 @@ def test_meow_data_needs_only_rules_and_click(wheels, tmp_path):
     imports(python, "meow_data")
 
 
-def test_meow_chat_needs_no_data_or_train(wheels, tmp_path):
+def test_meow_chat_needs_no_torch_data_or_train(wheels, tmp_path):
     python = fresh_env(tmp_path / "chat")
     installed = install(python, wheels["meow-model"], wheels["meow-chat"])
     assert installed & SIBLINGS == {"meow-model", "meow-chat"}
+    assert "torch" not in installed, "meow-chat must chat on the NumPy runtime"
     imports(python, "meow_chat")
     reply = subprocess.run(
         [python.parent / "meow-chat", "--seed", "0", "hi miso"], capture_output=True, timeout=120

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from integration_helpers import BIN, SMALL, cli, metrics, train_losses
 
-from meow_model import load_pretrained
+from meow_model.pytorch import load_pretrained
 
 STEPS = 240
 ARGS = ("--steps", str(STEPS), "--batch-size", "16", "--eval-every", "40", "--eval-limit", "8", "--device", "cpu",

@@ -25,7 +25,8 @@ import torch
 from model_card import model_card
 
 from meow_data import GenerateConfig, generate, write_dataset
-from meow_model import Pretrained, SamplingConfig, generate_batch, load_pretrained, save_pretrained
+from meow_model import Pretrained, SamplingConfig, generate_batch
+from meow_model.pytorch import load_pretrained, save_pretrained
 from meow_train import TrainConfig, evaluate_suites, format_report, load_dataset, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,8 +37,10 @@ SHOWCASE = [
     "stop scratching the sofa", "what do you think of the economy", "write me a python function", "are you an ai",
 ]  # fmt: skip
 # The recipe the bundled Miso is built with, chosen from tools/sweep.py's table (meow-train README):
-# the 2.2M shape on 60,000 samples, with the step count it reached in its 10-minute sweep run.
-RECIPE = {"n": 60_000, "steps": 2806, "d_model": 192, "n_layers": 4, "n_heads": 4, "ffn_dim": 512}
+# the 1.6M shape on 120,000 samples with the topic head, and the step count its 10-minute sweep run
+# scheduled and reached (3213 steps in 9.9 minutes of training on this 2-core CPU).
+RECIPE = {"n": 120_000, "steps": 3213, "d_model": 160, "n_layers": 4, "n_heads": 4, "ffn_dim": 448,
+          "topic_loss_weight": 1.0}  # fmt: skip
 
 
 def main() -> int:
@@ -62,6 +65,12 @@ def main() -> int:
     )
     for name in ("d_model", "n_layers", "n_heads", "ffn_dim"):
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=RECIPE[name])
+    parser.add_argument(
+        "--topic-loss-weight",
+        type=float,
+        default=RECIPE["topic_loss_weight"],
+        help="weight of the training-only topic head (meow-train's topic_head.py)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--samples", type=int, default=4, help="eval samples per held-out prompt")
     parser.add_argument(
@@ -88,7 +97,7 @@ def build(args: argparse.Namespace) -> dict:
         "ffn_dim": args.ffn_dim,
     }
     cfg = TrainConfig(data=data_dir, out=run_dir, steps=args.steps or None, max_minutes=args.max_minutes, seed=args.seed,
-                      eval_every=300, device="cpu", **shape)  # fmt: skip
+                      eval_every=300, device="cpu", topic_loss_weight=args.topic_loss_weight, **shape)  # fmt: skip
     start = time.perf_counter()
     result = train(cfg, force=args.force)
     wall = time.perf_counter() - start
@@ -114,10 +123,12 @@ def build(args: argparse.Namespace) -> dict:
         "bundled_as": "float16",
         "build": {
             "steps": result.steps,
-            "training_wall_s": wall,
+            "training_wall_s": wall,  # train() as a whole: tokenizer fitting, encoding, final save
+            "training_loop_s": result.elapsed_s,  # the training loop, periodic evaluations included
             "seed": args.seed,
             "n": args.n,
             "shape": shape,
+            "topic_loss_weight": args.topic_loss_weight,
             "command": "python tools/build_miso.py --force",
         },
         "eval_fp32": _summary(fp32),

@@ -4,7 +4,8 @@
 1. Every dependency on a sibling package admits the sibling's current version.
 2. Every package's `__init__.py` defines `__all__` and exports `__version__` (from `__about__`).
 3. No package, and no integration test, imports a sibling's private module: across packages
-   only `from meow_x import name` (the names in its `__all__`) is allowed.
+   only `from meow_x import name` (the names in its `__all__`) is allowed, and the same from a
+   public subpackage (one whose `__init__.py` defines `__all__`, like `meow_model.pytorch`).
 
 Usage: python tools/check_versions.py [REPO_ROOT]. Exit code 1 with one line per problem.
 """
@@ -81,6 +82,12 @@ def check_exports(versions: dict[str, tuple[str, Path]]) -> list[str]:
 def check_private_imports(root: Path, versions: dict[str, tuple[str, Path]]) -> list[str]:
     problems = []
     modules = {src.name for _, src in versions.values()}
+    public = {
+        f"{src.name}.{init.parent.name}"
+        for _, src in versions.values()
+        for init in src.glob("*/__init__.py")
+        if "__all__" in init.read_text()
+    }
     scanned = [
         (src.name, path) for _, src in versions.values() for path in sorted(src.rglob("*.py"))
     ]
@@ -94,7 +101,7 @@ def check_private_imports(root: Path, versions: dict[str, tuple[str, Path]]) -> 
                 targets = [a.name for a in node.names]
             for target in targets:
                 top, _, rest = target.partition(".")
-                if top in modules and top != own and rest:
+                if top in modules and top != own and rest and target not in public:
                     problems.append(
                         f"{path}:{node.lineno}: imports private module {target} (use `from {top} import ...`)"
                     )

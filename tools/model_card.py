@@ -38,7 +38,10 @@ def model_card(meta: dict, manifest: dict, showcase: list[tuple[str, str]]) -> s
         f"- {meta['parameters']:,} parameters; d_model {tc['d_model']}, {tc['n_layers']} layers, {tc['n_heads']} heads, "
         f"ffn {tc['ffn_dim']}, context {tc['max_seq_len']}, vocab {tc['vocab_size']} (byte-level BPE on the train split)",
         f"- {build['steps']} steps, batch {tc['batch_size']}, peak lr {tc['lr']}, warmup {tc['warmup_steps']}, cosine decay; "
-        f"{meta['device']} ({meta['precision']}), {build['training_wall_s'] / 60:.1f} minutes wall time",
+        f"{meta['device']} ({meta['precision']}), {build.get('training_loop_s', build['training_wall_s']) / 60:.1f} minutes "
+        f"of training ({build['training_wall_s'] / 60:.1f} minutes with tokenizer fitting, encoding and saving)",
+        f"- topic head (training only, never shipped) with loss weight {tc.get('topic_loss_weight', 0.0)}: a linear "
+        "classifier on the `<miso>` position learns each sample's category beside the next-token loss",
         f"- checkpoint chosen on the persona's *selection* suite (step {meta['step']}, val loss {meta['val_loss']:.4f}); "
         "that suite is never reported below",
         f"- versions: {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}",

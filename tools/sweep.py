@@ -22,7 +22,25 @@ ROOT = Path(__file__).resolve().parent.parent
 SWEEP = ROOT / "runs" / "sweep"
 CONFIGS = {
     "1.6M-60k": {"n": 60_000, "d_model": 160, "n_layers": 4, "n_heads": 4, "ffn_dim": 448},
+    "1.6M-120k": {"n": 120_000, "d_model": 160, "n_layers": 4, "n_heads": 4, "ffn_dim": 448},
     "2.2M-60k": {"n": 60_000, "d_model": 192, "n_layers": 4, "n_heads": 4, "ffn_dim": 512},
+    "2.2M-120k": {"n": 120_000, "d_model": 192, "n_layers": 4, "n_heads": 4, "ffn_dim": 512},
+    "2.2M-120k-topic": {
+        "n": 120_000,
+        "d_model": 192,
+        "n_layers": 4,
+        "n_heads": 4,
+        "ffn_dim": 512,
+        "topic_loss_weight": 1.0,
+    },
+    "1.6M-120k-topic": {
+        "n": 120_000,
+        "d_model": 160,
+        "n_layers": 4,
+        "n_heads": 4,
+        "ffn_dim": 448,
+        "topic_loss_weight": 1.0,
+    },
     "3.5M-20k": {"n": 20_000, "d_model": 256, "n_layers": 4, "n_heads": 4, "ffn_dim": 640},
     "3.5M-60k": {"n": 60_000, "d_model": 256, "n_layers": 4, "n_heads": 4, "ffn_dim": 640},
     "7.5M-60k": {"n": 60_000, "d_model": 320, "n_layers": 6, "n_heads": 5, "ffn_dim": 768},
@@ -65,8 +83,8 @@ def run(name: str, config: dict, minutes: float) -> None:
 
 def format_table() -> str:
     rows = [
-        "| configuration | parameters | samples | steps in budget | report | unseen | unseen, worst category | unknown words: fallback / topic | fp16 size |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| configuration | banks (meow-data) | topic head | parameters | samples | steps in budget | report | unseen | unseen, worst category | unknown words: fallback / topic | fp16 size |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name in CONFIGS:
         meta_path = SWEEP / name / "model" / "meta.json"
@@ -79,7 +97,8 @@ def format_table() -> str:
         unknown = suites["unknown_words"]
         size = (SWEEP / name / "model" / "model.safetensors").stat().st_size / 1e6
         rows.append(
-            f"| {name} | {meta['parameters'] / 1e6:.1f}M | {meta['build']['n']:,} | {meta['build']['steps']} "
+            f"| {name} | {meta['dataset']['versions']['meow-data']} | {meta['build'].get('topic_loss_weight', 0.0)} "
+            f"| {meta['parameters'] / 1e6:.1f}M | {meta['build']['n']:,} | {meta['build']['steps']} "
             f"| {suites['report']['pass_rate']:.1%} | {unseen['pass_rate']:.1%} | {worst[0]} {worst[1]['pass_rate']:.0%} "
             f"| {unknown['fallback_rate']:.1%} / {unknown['topic_rate']:.1%} | {size:.1f} MB |"
         )

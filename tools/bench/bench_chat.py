@@ -1,10 +1,12 @@
-"""Bench `chat`: the bundled Miso from a user's point of view.
+"""Bench `chat`: the bundled Miso from a user's point of view, on the NumPy and PyTorch runtimes.
 
 Cold start: wall time of `meow-chat "hi miso"` as a fresh process (interpreter, imports, model
-load, one reply), against `python -c "import torch"` in the same run. Latency: p50/p95 of one
-reply per held-out prompt, in-process, at meow-chat's default sampling. `--baseline DIR` times
-another model directory on the same prompts, alternating prompt by prompt, and prints the ratio
-of the two p50s (how the bundled Miso was held to 1.5x the latency of the one it replaced).
+load, one reply) on the default NumPy backend against `--backend torch`, alternated run by run.
+Decode: ms per generated token of the KV-cache step, both runtimes on the same prompt, alternated.
+Latency: p50/p95 of one reply per held-out report prompt, in-process, at meow-chat's default
+sampling, both runtimes alternated prompt by prompt. `--baseline DIR` also times another model
+directory on the NumPy runtime and prints the ratio of the two p50s (how a new bundled Miso is
+held to 1.5x the latency of the one it replaces). Needs meow-model[torch] for the torch side.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 from common import percentile, report
 
 from meow_chat import ChatSession, bundled_model_dir
-from meow_model import SamplingConfig
+from meow_model import NumpyModel, SamplingConfig, prompt_ids
 from meow_rules import MISO
 
 
@@ -30,73 +33,97 @@ def _wall(cmd: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def _spread(values: list[float]) -> str:
+    return f"min {min(values):.2f} / median {statistics.median(values):.2f} / max {max(values):.2f}"
+
+
+def _decode_ms(session: ChatSession, prompt: str, steps: int) -> float:
+    """Milliseconds per one-token KV-cache decode step after the prompt's prefill."""
+    model, tokenizer = session.pretrained.model, session.pretrained.tokenizer
+    ids = prompt_ids(tokenizer, prompt, model.config.max_seq_len, steps)
+    cache = model.new_cache(1, len(ids) + steps)
+    if isinstance(model, NumpyModel):
+        model.decode(np.array([ids]), cache)
+        token = np.array([[ids[-1]]])
+        start = time.perf_counter()
+        for _ in range(steps):
+            model.decode(token, cache)
+        return (time.perf_counter() - start) * 1000 / steps
+    import torch
+
+    with torch.inference_mode():
+        model.decode(torch.tensor([ids]), cache)
+        token = torch.tensor([[ids[-1]]])
+        start = time.perf_counter()
+        for _ in range(steps):
+            model.decode(token, cache)
+    return (time.perf_counter() - start) * 1000 / steps
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="bench chat")
-    parser.add_argument(
-        "--model", type=Path, default=None, help="model dir (default: the bundled Miso)"
-    )
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--model", type=Path, help="model dir (default: the bundled Miso)")
+    parser.add_argument("--repeat", type=int, default=7, help="cold starts per backend")
     parser.add_argument("--baseline", type=Path, help="a model dir to compare reply latency with")
     args = parser.parse_args(argv)
     model_dir = args.model or bundled_model_dir()
     exe = shutil.which("meow-chat", path=str(Path(sys.executable).parent)) or "meow-chat"
 
-    torch_s, chat_s = [], []
-    for _ in range(args.repeat):  # interleaved, so noise hits both alike
-        torch_s.append(_wall([sys.executable, "-W", "ignore", "-c", "import torch"]))
-        chat_s.append(_wall([exe, "--model", str(model_dir), "--seed", "0", "hi miso"]))
+    cold: dict[str, list[float]] = {"numpy": [], "torch": []}
+    for _ in range(args.repeat):  # alternated, so the machine's noise hits both alike
+        for backend in cold:
+            cold[backend].append(_wall([exe, "--model", str(model_dir), "--backend", backend,
+                                        "--seed", "0", "hi miso"]))  # fmt: skip
+    cold_ratio = [t / n for n, t in zip(cold["numpy"], cold["torch"], strict=True)]
 
     sampling = SamplingConfig(seed=0)  # meow-chat's defaults
-    session = ChatSession.open(model_dir, sampling, "cpu")
-    baseline = ChatSession.open(args.baseline, sampling, "cpu") if args.baseline else None
-    latencies, tokens, base_latencies = [], [], []
+    sessions = {b: ChatSession.open(model_dir, sampling, b, "cpu") for b in ("numpy", "torch")}
+    decode: dict[str, list[float]] = {"numpy": [], "torch": []}
+    for _ in range(5):
+        for backend, session in sessions.items():
+            decode[backend].append(_decode_ms(session, "hi miso, are you hungry", 48))
+    baseline = ChatSession.open(args.baseline, sampling) if args.baseline else None
+    latency: dict[str, list[float]] = {"numpy": [], "torch": []}
+    tokens: dict[str, list[int]] = {"numpy": [], "torch": []}
+    base_latencies = []
     for prompt in [p.prompt for p in MISO.eval_prompts]:
-        _, n, ms = session.reply(prompt)
-        latencies.append(ms)
-        tokens.append(n)
+        for backend, session in sessions.items():
+            _, n, ms = session.reply(prompt)
+            latency[backend].append(ms)
+            tokens[backend].append(n)
         if baseline is not None:
             base_latencies.append(baseline.reply(prompt)[2])
     size = (model_dir / "model.safetensors").stat().st_size
     results = {
-        "cold_start_s": statistics.median(chat_s),
-        "import_torch_s": statistics.median(torch_s),
-        "latency_ms_p50": percentile(latencies, 50),
-        "latency_ms_p95": percentile(latencies, 95),
-        "mean_reply_tokens": statistics.mean(tokens),
-        "ms_per_token": sum(latencies) / max(sum(tokens), 1),
+        "cold_start_s": {b: statistics.median(v) for b, v in cold.items()},
+        "cold_start_speedup_median": statistics.median(cold_ratio),
+        "decode_ms_per_token": {b: statistics.median(v) for b, v in decode.items()},
+        "decode_ratio_numpy_over_torch": statistics.median(decode["numpy"]) / statistics.median(decode["torch"]),
+        "latency_ms_p50": {b: percentile(v, 50) for b, v in latency.items()},
+        "latency_ms_p95": {b: percentile(v, 95) for b, v in latency.items()},
+        "mean_reply_tokens": {b: statistics.mean(v) for b, v in tokens.items()},
         "weights_bytes": size,
-    }
-    rows = []
+    }  # fmt: skip
+    rows = [
+        ('meow-chat "hi miso", numpy (s)', f"{_spread(cold['numpy'])}  over {args.repeat} fresh processes"),
+        ('meow-chat "hi miso", torch (s)', _spread(cold["torch"])),
+        ("cold start, torch / numpy", f"{_spread(cold_ratio)}x"),
+        ("decode ms/token numpy / torch", f"{results['decode_ms_per_token']['numpy']:.2f} / "
+         f"{results['decode_ms_per_token']['torch']:.2f}  ({results['decode_ratio_numpy_over_torch']:.2f}x)"),
+        ("reply p50 / p95 numpy (ms)", f"{results['latency_ms_p50']['numpy']:.0f} / {results['latency_ms_p95']['numpy']:.0f}"
+         f"  over {len(latency['numpy'])} report prompts"),
+        ("reply p50 / p95 torch (ms)", f"{results['latency_ms_p50']['torch']:.0f} / {results['latency_ms_p95']['torch']:.0f}"),
+        ("bundled weights", f"{size / 1e6:.2f} MB"),
+    ]  # fmt: skip
     if base_latencies:
         results["baseline"] = str(args.baseline)
         results["baseline_latency_ms_p50"] = percentile(base_latencies, 50)
         results["latency_p50_ratio"] = (
-            results["latency_ms_p50"] / results["baseline_latency_ms_p50"]
+            results["latency_ms_p50"]["numpy"] / results["baseline_latency_ms_p50"]
         )
-        rows.append((
-            f"p50 vs {args.baseline.name}",
-            f"{results['latency_ms_p50']:.0f} vs {results['baseline_latency_ms_p50']:.0f} ms: "
-            f"{results['latency_p50_ratio']:.2f}x",
-        ))  # fmt: skip
+        rows.append((f"p50 vs {args.baseline.name} (numpy)",
+                     f"{results['latency_ms_p50']['numpy']:.0f} vs {results['baseline_latency_ms_p50']:.0f} ms: "
+                     f"{results['latency_p50_ratio']:.2f}x"))  # fmt: skip
     print(f"bench chat: {model_dir}")
-    report(
-        "chat",
-        [
-            (
-                'meow-chat "hi miso" (fresh process)',
-                f"{results['cold_start_s']:.2f} s median of {args.repeat}  (import torch alone: {results['import_torch_s']:.2f} s)",
-            ),
-            (
-                "reply latency p50 / p95",
-                f"{results['latency_ms_p50']:.0f} / {results['latency_ms_p95']:.0f} ms  over {len(latencies)} held-out prompts",
-            ),
-            (
-                "reply length",
-                f"{results['mean_reply_tokens']:.1f} tokens on average, {results['ms_per_token']:.2f} ms/token",
-            ),
-            ("bundled weights", f"{size / 1e6:.2f} MB"),
-            *rows,
-        ],
-        results,
-    )
+    report("chat", rows, results)
     return 0

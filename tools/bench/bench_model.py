@@ -17,16 +17,8 @@ from pathlib import Path
 import torch
 from common import best_of, report
 
-from meow_model import (
-    ChatTokenizer,
-    MeowForCausalLM,
-    ModelConfig,
-    SamplingConfig,
-    generate_batch,
-    load_pretrained,
-    prompt_ids,
-    save_pretrained,
-)
+from meow_model import ChatTokenizer, ModelConfig, SamplingConfig, generate_batch, prompt_ids
+from meow_model.pytorch import MeowForCausalLM, load_pretrained, save_pretrained
 from meow_rules import MISO
 
 
@@ -150,7 +142,9 @@ def main(argv: list[str]) -> int:
         results.update(batch_replies=len(prompts), batch_s=batch_s)
 
         code = "import torch"
-        load = f"import torch; from meow_model import load_pretrained; load_pretrained({str(model_dir)!r})"
+        load = (
+            f"from meow_model.pytorch import load_pretrained; load_pretrained({str(model_dir)!r})"
+        )
         base = [_run(code) for _ in range(5)]
         full = [_run(load) for _ in range(5)]
         rows += [

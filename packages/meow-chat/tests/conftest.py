@@ -4,11 +4,11 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
-import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from meow_model import SPECIAL_TOKENS, ChatTokenizer, MeowForCausalLM, ModelConfig, save_pretrained
+from meow_model import SPECIAL_TOKENS, ChatTokenizer, ModelConfig, expected_shapes, save_arrays
 
 
 @pytest.fixture(scope="session")
@@ -27,15 +27,17 @@ def tiny_model_dir(tmp_path_factory) -> Path:
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)  # fmt: skip
     tk.train_from_iterator(["hello miso, the bowl is empty"] * 10, trainer)
     tokenizer = ChatTokenizer(tk)
-    torch.manual_seed(0)
-    model = MeowForCausalLM(
-        ModelConfig(
-            vocab_size=tokenizer.vocab_size,
-            d_model=32,
-            n_layers=1,
-            n_heads=2,
-            ffn_dim=32,
-            max_seq_len=64,
-        )
+    config = ModelConfig(
+        vocab_size=tokenizer.vocab_size,
+        d_model=32,
+        n_layers=1,
+        n_heads=2,
+        ffn_dim=32,
+        max_seq_len=64,
     )
-    return save_pretrained(model, tokenizer, tmp_path_factory.mktemp("m") / "tiny")
+    rng = np.random.default_rng(0)  # random weights: no PyTorch needed to make a model directory
+    weights = {
+        name: (np.ones(shape) if len(shape) == 1 else rng.normal(0, 0.02, shape)).astype(np.float32)
+        for name, shape in expected_shapes(config).items()
+    }
+    return save_arrays(tmp_path_factory.mktemp("m") / "tiny", config, weights, tokenizer)

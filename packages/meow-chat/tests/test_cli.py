@@ -2,6 +2,7 @@
 
 import json
 import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -184,3 +185,42 @@ def test_bundled_metadata_names_no_machine_path():
 
     leaked = [s for s in strings(bundled_meta()) if s.startswith(("/", "~")) or ":\\" in s]
     assert not leaked, leaked
+
+
+def test_chatting_never_imports_torch(tiny_model_dir):
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from meow_chat.cli import main\n"
+        f"r = CliRunner().invoke(main, ['--model', {str(tiny_model_dir)!r}, '--seed', '0', 'hi'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_torch_backend_gives_the_numpy_backend_s_greedy_replies(runner, tiny_model_dir):
+    pytest.importorskip("torch")
+    replies = {
+        backend: runner.invoke(main, ["--model", str(tiny_model_dir), "--backend", backend,
+                                      "--temperature", "0"], input="hi miso\nare you hungry\n").output
+        for backend in ("numpy", "torch")
+    }  # fmt: skip
+    assert replies["numpy"] == replies["torch"] and replies["numpy"].count("\n") == 2
+
+
+def test_torch_backend_without_torch_is_a_one_line_error(runner, tiny_model_dir):
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is not None:
+        pytest.skip("torch is installed here; the torch-free tox env runs this")
+    result = runner.invoke(main, ["--model", str(tiny_model_dir), "--backend", "torch", "hi"])
+    assert (
+        result.exit_code == 2 and "needs PyTorch: pip install 'meow-model[torch]'" in result.output
+    )
+
+
+def test_a_gpu_device_needs_the_torch_backend(runner, tiny_model_dir):
+    result = runner.invoke(main, ["--model", str(tiny_model_dir), "--device", "cuda", "hi"])
+    assert result.exit_code == 2 and "needs --backend torch" in result.output

@@ -1,10 +1,13 @@
-"""Fixtures: a small byte-level BPE tokenizer and a tiny random model (no training needed)."""
+"""Fixtures: a small byte-level BPE tokenizer and a tiny random model (no training needed).
+
+PyTorch is imported only by the `model` fixture, so the torch-free test environment (tox -e
+model-core) can run the core's tests with this same conftest.
+"""
 
 import pytest
-import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from meow_model import SPECIAL_TOKENS, ChatTokenizer, MeowForCausalLM, ModelConfig
+from meow_model import SPECIAL_TOKENS, ChatTokenizer, ModelConfig
 
 CORPUS = [
     "hello. i was in the sun spot. you may continue.",
@@ -47,6 +50,9 @@ def config(tokenizer) -> ModelConfig:
 
 
 @pytest.fixture
-def model(config) -> MeowForCausalLM:
+def model(config):
+    torch = pytest.importorskip("torch")
+    from meow_model.pytorch import MeowForCausalLM
+
     torch.manual_seed(0)
     return MeowForCausalLM(config).eval()

@@ -5,14 +5,8 @@ import json
 import pytest
 import torch
 
-from meow_model import (
-    MODEL_FILES,
-    CheckpointError,
-    MeowForCausalLM,
-    ModelConfig,
-    load_pretrained,
-    save_pretrained,
-)
+from meow_model import MODEL_FILES, CheckpointError, ModelConfig
+from meow_model.pytorch import MeowForCausalLM, load_pretrained, save_pretrained
 
 
 def test_round_trip_reproduces_logits_exactly(model, tokenizer, tmp_path):
@@ -141,13 +135,21 @@ def test_broken_config_json(model, tokenizer, tmp_path):
 def test_incompatible_major_version_is_refused(model, tokenizer, tmp_path):
     path = save_pretrained(model, tokenizer, tmp_path / "m")
     config = json.loads((path / "config.json").read_text())
-    config["meow_model_version"] = "2.0.0"
+    config["meow_model_version"] = "3.0.0"
     (path / "config.json").write_text(json.dumps(config))
     with pytest.raises(
         CheckpointError,
-        match=r"config.json: written by meow-model 2.0.0, incompatible with the installed meow-model 1",
+        match=r"config.json: written by meow-model 3.0.0, incompatible with the installed meow-model 2",
     ):
         load_pretrained(path)
+
+
+def test_directories_written_by_meow_model_1_still_load(model, tokenizer, tmp_path):
+    path = save_pretrained(model, tokenizer, tmp_path / "m")
+    config = json.loads((path / "config.json").read_text())
+    config["meow_model_version"] = "1.1.0"  # the format is unchanged since 1.0
+    (path / "config.json").write_text(json.dumps(config))
+    assert load_pretrained(path).model.config == model.config
 
 
 def test_swap_interrupted_between_renames_is_recovered_by_the_writer(model, tokenizer, tmp_path):

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from meow_model import pick_device
+from meow_model.pytorch import pick_device
 
 
 def test_auto_picks_an_available_device():

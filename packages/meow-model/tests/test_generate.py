@@ -11,11 +11,11 @@ from meow_model import (
     SamplingConfig,
     generate,
     generate_batch,
-    generate_ids,
-    next_token,
     prompt_ids,
     stream,
 )
+from meow_model.pytorch import next_token
+from meow_model.pytorch.generate import generate_ids
 
 PROMPTS = [
     "hi miso",

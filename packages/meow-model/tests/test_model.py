@@ -5,14 +5,9 @@ import math
 import pytest
 import torch
 
-from meow_model import (
-    IGNORE_INDEX,
-    MeowForCausalLM,
-    ModelConfig,
-    apply_rope,
-    rope_tables,
-    rotate_half,
-)
+from meow_model import ModelConfig
+from meow_model.pytorch import IGNORE_INDEX, MeowForCausalLM
+from meow_model.pytorch.rope import apply_rope, rope_tables, rotate_half
 
 
 def test_default_size_is_about_3_45m_parameters():

@@ -7,7 +7,8 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from meow_model import ChatTokenizer, MeowForCausalLM, ModelConfig, save_pretrained
+from meow_model import ChatTokenizer, ModelConfig
+from meow_model.pytorch import MeowForCausalLM, save_pretrained
 from meow_train.cli import main
 
 
@@ -88,6 +89,17 @@ def test_eval_command_writes_a_complete_report(model_dir, dataset, runner, tmp_p
         "coherence",
     }
     assert report["copy_rate"] is not None and "overall pass rate" in result.output
+
+
+def test_eval_greedy_reports_are_identical_in_both_runtimes(model_dir, runner, tmp_path):
+    reports = {}
+    for backend in ("torch", "numpy"):
+        out = tmp_path / f"{backend}.json"
+        args = ["eval", str(model_dir), "--temperature", "0", "--samples", "1", "--suite", "report"]
+        result = runner.invoke(main, [*args, "--backend", backend, "--json", str(out)])
+        assert result.exit_code == 0, result.output
+        reports[backend] = json.loads(out.read_text())["suites"]["report"]
+    assert reports["numpy"] == reports["torch"]
 
 
 def test_eval_report_path_that_cannot_be_written(model_dir, runner, tmp_path):

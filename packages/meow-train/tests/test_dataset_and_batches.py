@@ -4,17 +4,11 @@ import json
 
 import pytest
 
-from meow_model import IGNORE_INDEX, MISO_ID
-from meow_train import (
-    DatasetError,
-    collate,
-    encode,
-    epoch_batches,
-    fit_tokenizer,
-    load_dataset,
-    shard,
-    targets_for,
-)
+from meow_model import MISO_ID
+from meow_model.pytorch import IGNORE_INDEX
+from meow_train import DatasetError, fit_tokenizer, load_dataset
+from meow_train.batches import collate, epoch_batches, shard
+from meow_train.dataset import encode, targets_for
 
 
 def test_load_dataset(dataset):

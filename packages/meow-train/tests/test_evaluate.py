@@ -3,7 +3,8 @@
 import pytest
 
 from meow_rules import HARD_NEGATIVE
-from meow_train import EvalReport, format_report, score
+from meow_train import EvalReport, format_report
+from meow_train.evaluate import score
 
 PROMPTS = [("are you hungry", "hunger"), ("write code", HARD_NEGATIVE)]
 REPLIES = [

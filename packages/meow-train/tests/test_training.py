@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from meow_model import load_pretrained
+from meow_model.pytorch import load_pretrained
 from meow_train import DatasetError, RunDirError, StateError, train
 from meow_train import trainer as trainer_module
 from meow_train.run_dir import RunLock
@@ -61,16 +61,21 @@ class _StopAfter:
         return self.checks >= self.n
 
 
-def test_interrupted_run_resumes_on_the_same_loss_curve(dataset, tmp_path, tiny, monkeypatch):
+@pytest.mark.parametrize("topic_loss_weight", [0.0, 1.0])
+def test_interrupted_run_resumes_on_the_same_loss_curve(
+    dataset, tmp_path, tiny, monkeypatch, topic_loss_weight
+):
     full = tmp_path / "full"
-    train(tiny(dataset, full), quiet=True)
+    train(tiny(dataset, full, topic_loss_weight=topic_loss_weight), quiet=True)
 
     part = tmp_path / "part"
     monkeypatch.setattr(trainer_module, "_StopRequest", lambda: _StopAfter(27))
-    stopped = train(tiny(dataset, part), quiet=True)
+    stopped = train(tiny(dataset, part, topic_loss_weight=topic_loss_weight), quiet=True)
     assert stopped.interrupted and stopped.steps == 27
     monkeypatch.undo()
-    resumed = train(tiny(dataset, part), resume=True, quiet=True)
+    resumed = train(
+        tiny(dataset, part, topic_loss_weight=topic_loss_weight), resume=True, quiet=True
+    )
     assert resumed.steps == 40 and not resumed.interrupted
     a, b = losses(full), losses(part)
     assert sorted(a) == sorted(b) == list(range(1, 41))
@@ -256,3 +261,16 @@ def test_a_state_json_without_the_loop_counters_is_refused_by_name(dataset, tmp_
         StateError, match=r"state.json: 'counters' must hold batch, best, elapsed, epoch"
     ):
         train(tiny(dataset, out, steps=8, eval_every=4), resume=True, quiet=True)
+
+
+def test_the_topic_head_is_trained_and_resumed_but_never_shipped(dataset, tmp_path, tiny):
+    from safetensors import safe_open
+
+    out = tmp_path / "run"
+    train(tiny(dataset, out, steps=10, eval_every=10, topic_loss_weight=1.0), quiet=True)
+    with safe_open(str(out / "state" / "model.safetensors"), "pt") as f:
+        assert "topic_head.weight" in f.keys()  # noqa: SIM118 (not a dict)
+    for name in ("best", "last"):
+        with safe_open(str(out / name / "model.safetensors"), "pt") as f:
+            assert not [k for k in f.keys() if "topic" in k]  # noqa: SIM118
+        load_pretrained(out / name)  # an ordinary model directory

@@ -13,17 +13,12 @@ import click
 
 import meow_model
 from meow_chat.__about__ import __version__
-from meow_chat.bundled import (
-    DEFAULT_MAX_NEW_TOKENS,
-    DEFAULT_TEMPERATURE,
-    DEFAULT_TOP_K,
-    DEFAULT_TOP_P,
-    bundled_model_dir,
-)
-from meow_chat.session import ChatSession
+from meow_chat.bundled import bundled_model_dir
+from meow_chat.session import BACKENDS, ChatSession
 from meow_model import CheckpointError, SamplingConfig
 
 EXIT_WORDS = {"quit", "exit", ":q", "/quit", "/exit"}
+DEFAULTS = SamplingConfig()  # meow-chat samples with meow-model's defaults, as its model card says
 SEED = click.IntRange(0, 2**63 - 1)
 
 
@@ -50,24 +45,36 @@ def _version_message() -> str:
     "--temperature",
     type=click.FloatRange(min=0),
     callback=_finite,
-    default=DEFAULT_TEMPERATURE,
+    default=DEFAULTS.temperature,
     show_default=True,
     help="0 = greedy.",
 )
-@click.option("--top-k", type=click.IntRange(min=0), default=DEFAULT_TOP_K, show_default=True)
+@click.option("--top-k", type=click.IntRange(min=0), default=DEFAULTS.top_k, show_default=True)
 @click.option(
     "--top-p",
     type=click.FloatRange(0, 1, min_open=True),
     callback=_finite,
-    default=DEFAULT_TOP_P,
+    default=DEFAULTS.top_p,
     show_default=True,
 )
 @click.option("--seed", type=SEED, help="Make replies reproducible.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or mps.")
+@click.option(
+    "--backend",
+    type=click.Choice(BACKENDS),
+    default="numpy",
+    show_default=True,
+    help="numpy needs nothing more; torch needs meow-model[torch].",
+)
+@click.option(
+    "--device",
+    default="auto",
+    show_default=True,
+    help="With --backend torch: auto, cpu, cuda or mps.",
+)
 @click.option(
     "--max-new-tokens",
     type=click.IntRange(min=1),
-    default=DEFAULT_MAX_NEW_TOKENS,
+    default=DEFAULTS.max_new_tokens,
     show_default=True,
 )
 @click.option(
@@ -84,6 +91,7 @@ def main(
     top_k: int,
     top_p: float,
     seed: int | None,
+    backend: str,
     device: str,
     max_new_tokens: int,
     as_json: bool,
@@ -98,7 +106,7 @@ def main(
     )
     directory = model_dir or bundled_model_dir()
     try:
-        session = ChatSession.open(directory, sampling, device)
+        session = ChatSession.open(directory, sampling, backend, device)
     except (CheckpointError, ValueError, OSError) as exc:
         click.echo(f"meow-chat: error: cannot load model from {directory}: {exc}", err=True)
         sys.exit(2)

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from meow_model import Pretrained, SamplingConfig, generate, load_pretrained, pick_device, stream
+from meow_model import Pretrained, SamplingConfig, generate, load_pretrained, stream
+
+BACKENDS = ("numpy", "torch")
 
 
 @dataclass
@@ -19,8 +21,28 @@ class ChatSession:
     turns: int = 0
 
     @classmethod
-    def open(cls, model_dir: Path, sampling: SamplingConfig, device: str = "auto") -> ChatSession:
-        return cls(load_pretrained(model_dir, device=pick_device(device)), sampling)
+    def open(
+        cls,
+        model_dir: Path,
+        sampling: SamplingConfig,
+        backend: str = "numpy",
+        device: str = "auto",
+    ) -> ChatSession:
+        """Load `model_dir` with NumPy (no PyTorch needed) or, with backend="torch", onto `device`."""
+        if backend == "numpy":
+            if device not in ("auto", "cpu"):
+                raise ValueError(f"device {device!r} needs --backend torch (NumPy runs on the CPU)")
+            return cls(load_pretrained(model_dir), sampling)
+        if backend != "torch":
+            raise ValueError(f"unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")
+        try:
+            from meow_model.pytorch import load_pretrained as load_torch
+            from meow_model.pytorch import pick_device
+        except ImportError:
+            raise ValueError(
+                "--backend torch needs PyTorch: pip install 'meow-model[torch]'"
+            ) from None
+        return cls(load_torch(model_dir, device=pick_device(device)), sampling)
 
     def _next_sampling(self) -> SamplingConfig:
         cfg = (

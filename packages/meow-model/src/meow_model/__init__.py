@@ -1,28 +1,32 @@
-"""meow-model: a tiny Llama-layout transformer with a chat tokenizer, KV-cache generation and
-safe (pickle-free) model directories.
+"""meow-model: run MeowLLM character models with NumPy; train and serve them with PyTorch.
+
+The core needs only numpy, tokenizers and safetensors (`import meow_model` never imports
+PyTorch): the chat tokenizer, the model-directory format, sampling and a NumPy inference runtime.
 
     >>> from meow_model import load_pretrained, generate, SamplingConfig
     >>> miso = load_pretrained("path/to/model")
     >>> generate(miso.model, miso.tokenizer, "hi miso", SamplingConfig(seed=0)).text
+
+The PyTorch model, `save_pretrained` and device placement are in `meow_model.pytorch`
+(`pip install meow-model[torch]`); the functions here accept its models too.
 """
 
 from meow_model.__about__ import __version__
-from meow_model.atomic_dir import recover_directory, staged_directory, swap_directory
-from meow_model.checkpoint import (
+from meow_model.atomic_dir import recover_directory, staged_directory
+from meow_model.config import ModelConfig
+from meow_model.directory import (
     FORMAT_VERSION,
     MODEL_FILES,
     CheckpointError,
     Pretrained,
+    expected_shapes,
     load_pretrained,
-    save_pretrained,
+    save_arrays,
 )
-from meow_model.config import ModelConfig
-from meow_model.device import pick_device
-from meow_model.generate import Reply, generate, generate_batch, generate_ids, prompt_ids, stream
-from meow_model.kv_cache import KVCache
-from meow_model.model import IGNORE_INDEX, MeowForCausalLM
-from meow_model.rope import apply_rope, rope_tables, rotate_half
-from meow_model.sampling import SamplingConfig, next_token
+from meow_model.generation import generate, generate_batch, stream
+from meow_model.numpy_model import NumpyModel
+from meow_model.replies import Reply, prompt_ids
+from meow_model.sampling import SamplingConfig
 from meow_model.tokenizer import (
     BOS_ID,
     EOS_ID,
@@ -30,9 +34,7 @@ from meow_model.tokenizer import (
     PAD_ID,
     SPECIAL_TOKENS,
     USER_ID,
-    ChatEncoding,
     ChatTokenizer,
-    StreamDecoder,
     TokenizerError,
 )
 
@@ -40,37 +42,27 @@ __all__ = [
     "BOS_ID",
     "EOS_ID",
     "FORMAT_VERSION",
-    "IGNORE_INDEX",
     "MISO_ID",
     "MODEL_FILES",
     "PAD_ID",
     "SPECIAL_TOKENS",
     "USER_ID",
-    "ChatEncoding",
     "ChatTokenizer",
     "CheckpointError",
-    "KVCache",
-    "MeowForCausalLM",
     "ModelConfig",
+    "NumpyModel",
     "Pretrained",
     "Reply",
     "SamplingConfig",
-    "StreamDecoder",
     "TokenizerError",
     "__version__",
-    "apply_rope",
+    "expected_shapes",
     "generate",
     "generate_batch",
-    "generate_ids",
     "load_pretrained",
-    "next_token",
-    "pick_device",
     "prompt_ids",
     "recover_directory",
-    "rope_tables",
-    "rotate_half",
-    "save_pretrained",
+    "save_arrays",
     "staged_directory",
     "stream",
-    "swap_directory",
 ]

@@ -1,11 +1,15 @@
-"""Sampling settings and the logits-to-token step: temperature, top-k, top-p, min-p, repetition penalty."""
+"""Sampling settings and the NumPy logits-to-token step: temperature, top-k, min-p, top-p, repetition penalty.
+
+The filters run in one order (temperature, top-k, softmax, min-p, top-p) in both runtimes;
+`meow_model.pytorch` mirrors `filtered_probs` for PyTorch and the tests hold the two equal.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-import torch
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -42,31 +46,44 @@ class SamplingConfig:
         return self.temperature == 0
 
 
-def penalize_repeats(logits: torch.Tensor, seen: torch.Tensor, penalty: float) -> torch.Tensor:
+def penalize_repeats(logits: np.ndarray, seen: np.ndarray, penalty: float) -> np.ndarray:
     """CTRL-style penalty on tokens already in the sequence (`seen`: bool [B, V])."""
-    penalized = torch.where(logits > 0, logits / penalty, logits * penalty)
-    return torch.where(seen, penalized, logits)
+    penalized = np.where(logits > 0, logits / penalty, logits * penalty)
+    return np.where(seen, penalized, logits).astype(np.float32)
+
+
+def filtered_probs(logits: np.ndarray, cfg: SamplingConfig) -> np.ndarray:
+    """The distribution sampling draws from [B, V]: unnormalised after min-p and top-p cuts."""
+    logits = logits.astype(np.float32) / np.float32(cfg.temperature)
+    if cfg.top_k and cfg.top_k < logits.shape[-1]:
+        kth = np.partition(logits, -cfg.top_k, axis=-1)[:, -cfg.top_k][:, None]
+        logits = np.where(logits < kth, np.float32(-np.inf), logits)
+    probs = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    probs /= probs.sum(axis=-1, keepdims=True)
+    if cfg.min_p > 0:
+        floor = probs.max(axis=-1, keepdims=True) * np.float32(cfg.min_p)
+        probs = np.where(probs < floor, np.float32(0.0), probs)
+    if cfg.top_p < 1:
+        order = np.argsort(-probs, axis=-1, kind="stable")
+        sorted_probs = np.take_along_axis(probs, order, axis=-1)
+        before = np.cumsum(sorted_probs, axis=-1) - sorted_probs
+        cut = before > np.float32(cfg.top_p) * sorted_probs.sum(axis=-1, keepdims=True)
+        sorted_probs = np.where(cut, np.float32(0.0), sorted_probs)
+        probs = np.zeros_like(probs)
+        np.put_along_axis(probs, order, sorted_probs, axis=-1)
+    return probs
 
 
 def next_token(
-    logits: torch.Tensor, cfg: SamplingConfig, generator: torch.Generator | None
-) -> torch.Tensor:
-    """Pick one token per row of `logits` [B, V]; returns ids [B, 1]."""
+    logits: np.ndarray, cfg: SamplingConfig, rng: np.random.Generator | None
+) -> np.ndarray:
+    """Pick one token per row of `logits` [B, V]; returns ids [B]."""
     if cfg.greedy:
-        return logits.argmax(dim=-1, keepdim=True)
-    logits = logits.float() / cfg.temperature
-    if cfg.top_k and cfg.top_k < logits.shape[-1]:
-        kth = torch.topk(logits, cfg.top_k, dim=-1).values[:, -1:]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    probs = torch.softmax(logits, dim=-1)
-    if cfg.min_p > 0:
-        floor = probs.amax(dim=-1, keepdim=True) * cfg.min_p
-        probs = probs.masked_fill(probs < floor, 0.0)
-    if cfg.top_p < 1:
-        sorted_probs, order = probs.sort(dim=-1, descending=True)
-        before = sorted_probs.cumsum(dim=-1) - sorted_probs
-        sorted_probs = sorted_probs.masked_fill(
-            before > cfg.top_p * sorted_probs.sum(-1, keepdim=True), 0.0
-        )
-        probs = torch.zeros_like(probs).scatter_(-1, order, sorted_probs)
-    return torch.multinomial(probs, 1, generator=generator)
+        return logits.argmax(axis=-1)
+    probs = filtered_probs(logits, cfg).astype(np.float64)
+    probs /= probs.sum(axis=-1, keepdims=True)
+    rng = rng if rng is not None else np.random.default_rng()
+    # inverse-CDF sampling: one uniform draw per row
+    draws = rng.random((probs.shape[0], 1))
+    picks = (np.cumsum(probs, axis=-1) < draws).sum(axis=-1)
+    return np.minimum(picks, probs.shape[-1] - 1)

@@ -5,36 +5,24 @@
 """
 
 from meow_train.__about__ import __version__
-from meow_train.batches import collate, epoch_batches, shard
 from meow_train.config import TrainConfig
-from meow_train.dataset import (
-    Dataset,
-    DatasetError,
-    Encoded,
-    Example,
-    encode,
-    load_dataset,
-    targets_for,
-)
+from meow_train.dataset import Dataset, DatasetError, Example, load_dataset
 from meow_train.evaluate import (
     DEFAULT_SAMPLING,
     EvalReport,
     evaluate,
     evaluate_suites,
     format_report,
-    score,
 )
 from meow_train.run_dir import RunDirError
-from meow_train.schedule import lr_at
 from meow_train.state import StateError
 from meow_train.tokenizer_fit import fit_tokenizer
-from meow_train.trainer import TrainResult, cpu_supports_bf16, train, validation_loss
+from meow_train.trainer import TrainResult, train
 
 __all__ = [
     "DEFAULT_SAMPLING",
     "Dataset",
     "DatasetError",
-    "Encoded",
     "EvalReport",
     "Example",
     "RunDirError",
@@ -42,19 +30,10 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "__version__",
-    "collate",
-    "cpu_supports_bf16",
-    "encode",
-    "epoch_batches",
     "evaluate",
     "evaluate_suites",
     "fit_tokenizer",
     "format_report",
     "load_dataset",
-    "lr_at",
-    "score",
-    "shard",
-    "targets_for",
     "train",
-    "validation_loss",
 ]

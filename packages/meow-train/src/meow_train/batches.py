@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from meow_model import IGNORE_INDEX, PAD_ID
+from meow_model import PAD_ID
+from meow_model.pytorch import IGNORE_INDEX
 from meow_train.dataset import Encoded, targets_for
 
 
@@ -47,6 +48,14 @@ def collate(data: Encoded, indices: list[int]) -> tuple[torch.Tensor, torch.Tens
         inputs[row, : len(ids) - 1] = torch.tensor(ids[:-1])
         targets[row, : len(ids) - 1] = torch.tensor(targets_for(ids, data.reply_starts[i]))
     return inputs, targets
+
+
+def topic_batch(data: Encoded, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """For the topic head: each row's `<miso>` position in the inputs, and its category index."""
+    positions = torch.tensor([data.reply_starts[i] - 1 for i in indices])
+    topics = data.topics or []
+    labels = torch.tensor([topics[i] if topics else IGNORE_INDEX for i in indices])
+    return positions, labels
 
 
 def padded_to_context(

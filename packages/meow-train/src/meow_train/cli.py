@@ -11,7 +11,9 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from meow_model import CheckpointError, SamplingConfig, load_pretrained, pick_device
+from meow_model import CheckpointError, SamplingConfig
+from meow_model import load_pretrained as load_numpy
+from meow_model.pytorch import load_pretrained, pick_device
 from meow_rules import MISO, REPORT_SUITES, SUITES, PersonaError, load_persona
 from meow_train.__about__ import __version__
 from meow_train.config import TrainConfig
@@ -100,6 +102,14 @@ def tokenizer_cmd(data_dir: Path, vocab_size: int, out: Path, force: bool) -> No
 )
 @click.option(
     "--warmup-steps", type=click.IntRange(min=0), default=_D["warmup_steps"], show_default=True
+)
+@click.option(
+    "--topic-loss-weight",
+    type=click.FloatRange(min=0),
+    callback=_finite,
+    default=_D["topic_loss_weight"],
+    show_default=True,
+    help="Weight of the training-only topic head's loss (0: off).",
 )
 @click.option(
     "--d-model", type=click.IntRange(8, 1 << 14), default=_D["d_model"], show_default=True
@@ -264,6 +274,13 @@ def _resumed_options(opts: dict[str, object]) -> dict[str, object]:
 )
 @click.option("--device", default="auto", show_default=True)
 @click.option(
+    "--backend",
+    type=click.Choice(["torch", "numpy"]),
+    default="torch",
+    show_default=True,
+    help="Runtime that generates the replies (greedy reports are identical in both).",
+)
+@click.option(
     "--suite",
     "suites",
     type=click.Choice(SUITES),
@@ -273,14 +290,18 @@ def _resumed_options(opts: dict[str, object]) -> dict[str, object]:
 @click.option(
     "--json", "json_out", type=_PATH, help="Write the report here (default: MODEL_DIR/eval.json)."
 )
-def eval_cmd(model_dir: Path, persona: Path | None, samples: int, temperature: float, top_k: int, top_p: float, seed: int, data: Path | None, device: str, suites: tuple[str, ...], json_out: Path | None) -> None:  # fmt: skip
+def eval_cmd(model_dir: Path, persona: Path | None, samples: int, temperature: float, top_k: int, top_p: float, seed: int, data: Path | None, device: str, backend: str, suites: tuple[str, ...], json_out: Path | None) -> None:  # fmt: skip
     """Score MODEL_DIR's replies to the persona's held-out report suites.
 
     The selection suite, which chose best/ during training, is left out unless asked for: a
     figure measured on it flatters the model.
     """
     try:
-        loaded = load_pretrained(model_dir, device=pick_device(device))
+        loaded = (
+            load_numpy(model_dir)
+            if backend == "numpy"
+            else load_pretrained(model_dir, device=pick_device(device))
+        )
         persona_obj = load_persona(persona) if persona else MISO
         train_replies = [e.output for e in load_dataset(data).train] if data else None
     except (CheckpointError, PersonaError, DatasetError, ValueError) as exc:

@@ -22,6 +22,7 @@ class TrainConfig:
     warmup_steps: int = 100
     weight_decay: float = 0.1
     grad_clip: float = 1.0
+    topic_loss_weight: float = 0.0  # > 0: train the topic head alongside (see topic_head.py)
     d_model: int = 256
     n_layers: int = 4
     n_heads: int = 4
@@ -48,7 +49,7 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a finite number > 0, got {value}")
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a finite number > 0, got {self.lr}")
-        for name in ("weight_decay", "grad_clip"):  # 0 turns either off
+        for name in ("weight_decay", "grad_clip", "topic_loss_weight"):  # 0 turns each off
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value}")

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import meow_rules
-from meow_model import IGNORE_INDEX, ChatTokenizer
+from meow_model import ChatTokenizer
+from meow_model.pytorch import IGNORE_INDEX
 
 SUPPORTED_FORMAT = 1
 REQUIRED_FIELDS = ("input", "output", "category")
@@ -149,6 +150,8 @@ class Encoded:
     reply_starts: list[int]
     dropped: int = 0
     """Examples left out because their prompt fills the whole context (no reply token to learn)."""
+    topics: list[int] | None = None
+    """Per example, its category's index in the `topics` given to `encode` (-100: not listed)."""
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -157,18 +160,26 @@ class Encoded:
         return [len(x) - 1 for x in self.ids]  # inputs are ids[:-1]
 
 
-def encode(examples: list[Example], tokenizer: ChatTokenizer, max_len: int) -> Encoded:
+def encode(
+    examples: list[Example],
+    tokenizer: ChatTokenizer,
+    max_len: int,
+    topics: list[str] | None = None,
+) -> Encoded:
     """Encode chat turns; turns longer than `max_len + 1` tokens are cut at the end.
 
     A turn whose prompt leaves no reply token inside the context teaches nothing (every target
-    would be masked), so it is dropped and counted in `Encoded.dropped`.
+    would be masked), so it is dropped and counted in `Encoded.dropped`. With `topics` (category
+    names), each kept turn also gets its category's index there, for the topic head.
     """
     encodings = tokenizer.encode_batch_chat([(e.input, e.output) for e in examples])
-    kept = [e for e in encodings if e.reply_start <= max_len]
+    kept = [i for i, e in enumerate(encodings) if e.reply_start <= max_len]
+    index = {name: i for i, name in enumerate(topics or [])}
     return Encoded(
-        [e.ids[: max_len + 1] for e in kept],
-        [e.reply_start for e in kept],
+        [encodings[i].ids[: max_len + 1] for i in kept],
+        [encodings[i].reply_start for i in kept],
         dropped=len(encodings) - len(kept),
+        topics=[index.get(examples[i].category, IGNORE_INDEX) for i in kept] if topics else None,
     )
 
 

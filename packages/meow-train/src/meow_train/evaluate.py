@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
-from meow_model import ChatTokenizer, MeowForCausalLM, SamplingConfig, generate_batch
+from meow_model import ChatTokenizer, SamplingConfig, generate_batch
 from meow_rules import (
     CHECKS,
     HARD_NEGATIVE,
@@ -167,7 +168,7 @@ def score(
 
 
 def evaluate(
-    model: MeowForCausalLM,
+    model: Any,
     tokenizer: ChatTokenizer,
     persona: Persona = MISO,
     samples: int = 4,
@@ -200,7 +201,7 @@ def evaluate(
 
 
 def evaluate_suites(
-    model: MeowForCausalLM,
+    model: Any,
     tokenizer: ChatTokenizer,
     persona: Persona = MISO,
     samples: int = 4,

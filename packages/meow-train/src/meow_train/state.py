@@ -59,7 +59,9 @@ def save_state(
 ) -> None:
     """Write model, optimizer and loop state to RUN_DIR/state atomically."""
     weights = {
-        k: v.detach().contiguous().cpu() for k, v in model.state_dict().items() if k != TIED_KEY
+        k: v.detach().contiguous().cpu()
+        for k, v in model.state_dict().items()
+        if not k.endswith(TIED_KEY)
     }
     opt = optimizer.state_dict()
     moments = {}
@@ -94,7 +96,7 @@ def load_state(
     except (OSError, json.JSONDecodeError, SafetensorError) as exc:
         raise StateError(f"{state_dir}: unreadable training state: {exc}") from None
     missing = model.load_state_dict(weights, strict=False).missing_keys
-    if [k for k in missing if k != TIED_KEY]:
+    if [k for k in missing if not k.endswith(TIED_KEY)]:
         raise StateError(f"{state_dir}/model.safetensors: does not match the model ({missing[:3]})")
     device = next(model.parameters()).device
     slots: dict[int, dict[str, torch.Tensor]] = {}

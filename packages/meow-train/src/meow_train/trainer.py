@@ -25,17 +25,11 @@ from tqdm import tqdm
 
 import meow_model
 import meow_rules
-from meow_model import (
-    IGNORE_INDEX,
-    ChatTokenizer,
-    MeowForCausalLM,
-    ModelConfig,
-    pick_device,
-    save_pretrained,
-)
-from meow_rules import MISO, SELECTION, Persona, load_persona
+from meow_model import ChatTokenizer, ModelConfig
+from meow_model.pytorch import IGNORE_INDEX, MeowForCausalLM, pick_device, save_pretrained
+from meow_rules import HARD_NEGATIVE, MISO, SELECTION, Persona, load_persona
 from meow_train.__about__ import __version__
-from meow_train.batches import collate, epoch_batches, shard
+from meow_train.batches import collate, epoch_batches, shard, topic_batch
 from meow_train.config import TrainConfig
 from meow_train.dataset import Dataset, DatasetError, Encoded, encode, load_dataset
 from meow_train.distributed import (
@@ -60,6 +54,7 @@ from meow_train.run_dir import (
 from meow_train.schedule import lr_at
 from meow_train.state import TrainState, load_state, save_state
 from meow_train.tokenizer_fit import fit_tokenizer
+from meow_train.topic_head import TrainModule
 
 TOKENIZER_FILE = "tokenizer.json"
 METRICS_FILE = "metrics.jsonl"
@@ -180,7 +175,8 @@ class _Run:
     run_dir: Path
     quiet: bool
     model: MeowForCausalLM
-    net: torch.nn.Module  # the model as trained: wrapped by DDP and/or torch.compile
+    module: TrainModule  # the model plus the training-only topic head: what is optimised and saved
+    net: torch.nn.Module  # the module as trained: wrapped by DDP and/or torch.compile
     optimizer: torch.optim.AdamW
     train_data: Encoded
     autocast_dtype: torch.dtype | None
@@ -201,7 +197,7 @@ class _Run:
             self.evaluator(self.state, final)
             self.last_eval_step = self.state.step
         if self.world.is_main:
-            save_state(self.run_dir, self.model, self.optimizer, self.state)
+            save_state(self.run_dir, self.module, self.optimizer, self.state)
         barrier(self.world)
 
 
@@ -218,7 +214,8 @@ def _setup(
     resumed_changes = check_resume_config(cfg, run_dir) if resume else {}
     dataset = load_dataset(cfg.data, verify=cfg.verify_data)
     tokenizer = _tokenizer(cfg, run_dir, resume, dataset.train, world)
-    train_data = encode(dataset.train, tokenizer, cfg.max_seq_len)
+    topics = [*persona.categories, HARD_NEGATIVE]
+    train_data = encode(dataset.train, tokenizer, cfg.max_seq_len, topics)
     val_data = encode(dataset.val, tokenizer, cfg.max_seq_len)
     if not len(train_data) or not len(val_data):
         raise DatasetError(
@@ -231,10 +228,11 @@ def _setup(
         ffn_dim=cfg.ffn_dim, max_seq_len=cfg.max_seq_len,
     )  # fmt: skip
     model = MeowForCausalLM(arch).to(device)
-    optimizer = _optimizer(model, cfg, device)
+    module = TrainModule(model, len(topics), cfg.topic_loss_weight).to(device)
+    optimizer = _optimizer(module, cfg, device)
     state = TrainState()
     if resume:
-        state = load_state(run_dir, model, optimizer)
+        state = load_state(run_dir, module, optimizer)
         if cfg.steps is not None and cfg.steps < state.step:
             raise RunDirError(
                 f"{run_dir}: --steps {cfg.steps} is below the {state.step} steps this run "
@@ -248,10 +246,10 @@ def _setup(
         state, cfg, len(train_data), resumed=bool({"steps", "epochs"} & set(resumed_changes))
     )
     autocast_dtype = resolve_precision(cfg.precision, device)
-    net: torch.nn.Module = model
+    net: torch.nn.Module = module
     if world.distributed:
         net = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None
+            module, device_ids=[device.index] if device.type == "cuda" else None
         )
     if cfg.compile:
         net = torch.compile(net)
@@ -268,7 +266,7 @@ def _setup(
     evaluator = _Evaluator(model, tokenizer, val_data, cfg, device, autocast_dtype, persona,
                            describe, run_dir, metrics, world)  # fmt: skip
     return _Run(
-        cfg, world, device, run_dir, quiet, model, net, optimizer, train_data, autocast_dtype, state,
+        cfg, world, device, run_dir, quiet, model, module, net, optimizer, train_data, autocast_dtype, state,
         budget_s=cfg.max_minutes * 60 if cfg.max_minutes else math.inf, evaluator=evaluator,
         metrics=metrics, last_eval_step=state.step if resume else -1,
         clock_start=time.perf_counter() - state.elapsed,
@@ -379,7 +377,7 @@ def _train_step(run: _Run, batch: list[int]) -> tuple[float, int]:
     for group in run.optimizer.param_groups:
         group["lr"] = lr_at(state.step, total, cfg.lr, cfg.warmup_steps, cfg.min_lr_ratio)
     indices = shard(batch, run.world.rank, run.world.size)
-    loss, supervised = _step(run.net, run.model, run.optimizer, run.train_data, indices, cfg,
+    loss, supervised = _step(run.net, run.module, run.optimizer, run.train_data, indices, cfg,
                              run.device, run.autocast_dtype, run.world)  # fmt: skip
     state.step += 1
     state.batch += 1
@@ -430,7 +428,7 @@ def _tokenizer(
     return tokenizer
 
 
-def _optimizer(model: MeowForCausalLM, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
+def _optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
     """AdamW with weight decay on matrices only (not norms)."""
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
@@ -447,7 +445,7 @@ def _autocast(device: torch.device, dtype: torch.dtype | None):
 
 def _step(
     net: torch.nn.Module,
-    model: MeowForCausalLM,
+    module: TrainModule,
     optimizer: torch.optim.Optimizer,
     data: Encoded,
     indices: list[int],
@@ -458,17 +456,19 @@ def _step(
 ) -> tuple[float, int]:
     """One optimizer step on this rank's rows; returns (global mean loss, global supervised tokens)."""
     inputs, targets = collate(data, indices)
+    topic_pos, topics = topic_batch(data, indices)
     inputs, targets = inputs.to(device, non_blocking=True), targets.to(device, non_blocking=True)
+    topic_pos, topics = topic_pos.to(device), topics.to(device)
     local = (targets != IGNORE_INDEX).sum()
     count = all_reduce_sum(local.detach().clone().float(), world)
     with _autocast(device, dtype):
-        _, loss = net(inputs, targets)
+        objective, loss = net(inputs, targets, topic_pos, topics)
     # scale so that DDP's gradient average equals the mean over the *global* supervised tokens
-    scaled = loss * local * world.size / count
+    scaled = objective * local * world.size / count
     optimizer.zero_grad(set_to_none=True)
     scaled.backward()
     if cfg.grad_clip:
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        torch.nn.utils.clip_grad_norm_(module.parameters(), cfg.grad_clip)
     optimizer.step()
     total_loss = all_reduce_sum((loss.detach().float() * local).reshape(1), world)
     return float(total_loss / count), int(count)

@@ -1,52 +1,29 @@
-"""Text generation with a KV cache: streaming for one prompt, batched for many.
+"""The PyTorch runtime's generation loops, with a KV cache (mirrored by `meow_model.numpy_generate`).
 
-The prompt is prefilled once, then each step feeds one token. A prompt longer than the context
-is cut from the left, keeping the `<bos><user>` and `<miso>` markers, so the model still sees a
-well-formed turn. Streaming yields text as soon as complete UTF-8 characters are decoded.
+`generate_ids` prefills one prompt once, then feeds one token a step; `generate_rows` decodes a
+left-padded batch together, dropping rows (and their cache) as they finish. `meow_model.generate`,
+`generate_batch` and `stream` build on these two for whichever runtime the model belongs to.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import torch
 
-from meow_model.model import MeowForCausalLM
-from meow_model.sampling import SamplingConfig, next_token, penalize_repeats
-from meow_model.tokenizer import BOS_ID, EOS_ID, MISO_ID, PAD_ID, USER_ID, ChatTokenizer
+from meow_model.pytorch.model import MeowForCausalLM
+from meow_model.pytorch.sampling import next_token, penalize_repeats
+from meow_model.sampling import SamplingConfig
+from meow_model.tokenizer import EOS_ID, PAD_ID
+
+BATCH_SIZE = 256  # rows per batch of generate_batch
 
 
-@dataclass(frozen=True)
-class Reply:
-    """One generated reply and how it ended."""
-
-    text: str
-    token_ids: list[int]
-    prompt_tokens: int
-    finished: bool  # True: the model emitted <eos>; False: stopped at the token or context limit
-
-
-def prompt_ids(
-    tokenizer: ChatTokenizer, prompt: str, max_seq_len: int, max_new_tokens: int
-) -> list[int]:
-    """Encode `prompt` as a chat turn, left-truncated so that some room is left for the reply."""
-    ids = tokenizer.encode_chat(prompt).ids
-    return _fit(ids, max_seq_len, max_new_tokens)
-
-
-def _fit(ids: list[int], max_seq_len: int, max_new_tokens: int) -> list[int]:
-    budget = max(4, max_seq_len - min(max_new_tokens, max_seq_len // 2))
-    if len(ids) <= budget:
-        return ids
-    body = ids[2:-1]
-    return [BOS_ID, USER_ID, *body[len(body) - (budget - 3) :], MISO_ID]
-
-
-def _generator(cfg: SamplingConfig, device: torch.device) -> torch.Generator | None:
+def sampler(cfg: SamplingConfig, model: MeowForCausalLM) -> torch.Generator | None:
+    """The random source of one generation call: seeded from `cfg.seed`, None when greedy."""
     if cfg.greedy or cfg.seed is None:
         return None
-    return torch.Generator(device=device).manual_seed(cfg.seed)
+    return torch.Generator(device=_device(model)).manual_seed(cfg.seed)
 
 
 def _device(model: MeowForCausalLM) -> torch.device:
@@ -59,7 +36,7 @@ def generate_ids(
 ) -> Iterator[int]:
     """Yield reply token ids for an encoded prompt until `<eos>`, `max_new_tokens` or the context end."""
     device = _device(model)
-    generator = _generator(cfg, device)
+    generator = sampler(cfg, model)
     total = min(len(ids) + cfg.max_new_tokens, model.config.max_seq_len)
     cache = model.new_cache(1, total)
     logits = model.decode(torch.tensor([ids], device=device), cache)
@@ -82,64 +59,8 @@ def generate_ids(
         logits = model.decode(token, cache)
 
 
-def stream(
-    model: MeowForCausalLM,
-    tokenizer: ChatTokenizer,
-    prompt: str,
-    cfg: SamplingConfig = SamplingConfig(),
-) -> Iterator[str]:
-    """Yield the reply to `prompt` piece by piece as it is generated."""
-    decoder = tokenizer.stream_decoder()
-    ids = prompt_ids(tokenizer, prompt, model.config.max_seq_len, cfg.max_new_tokens)
-    for token in generate_ids(model, ids, cfg):
-        piece = decoder.step(token)
-        if piece:
-            yield piece
-
-
-def generate(
-    model: MeowForCausalLM,
-    tokenizer: ChatTokenizer,
-    prompt: str,
-    cfg: SamplingConfig = SamplingConfig(),
-) -> Reply:
-    """The whole reply to one prompt."""
-    ids = prompt_ids(tokenizer, prompt, model.config.max_seq_len, cfg.max_new_tokens)
-    out = list(generate_ids(model, ids, cfg))
-    limit = min(cfg.max_new_tokens, model.config.max_seq_len - len(ids))
-    return Reply(tokenizer.decode(out).strip(), out, len(ids), len(out) < limit)
-
-
 @torch.inference_mode()
-def generate_batch(
-    model: MeowForCausalLM,
-    tokenizer: ChatTokenizer,
-    prompts: list[str],
-    cfg: SamplingConfig = SamplingConfig(),
-    batch_size: int = 256,
-) -> list[Reply]:
-    """Replies to many prompts, `batch_size` rows at a time (left-padded, KV-cached).
-
-    Prompts are grouped by length to limit padding; results come back in input order. Greedy
-    results equal one-by-one generation. With sampling, one generator seeded from `cfg.seed`
-    drives the whole call, so the same prompts and seed give the same replies.
-    """
-    encoded = [
-        _fit(e.ids, model.config.max_seq_len, cfg.max_new_tokens)
-        for e in tokenizer.encode_batch_chat([(p, None) for p in prompts])
-    ]
-    order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
-    generator = _generator(cfg, _device(model))
-    replies: list[Reply | None] = [None] * len(prompts)
-    for start in range(0, len(order), batch_size):
-        chunk = order[start : start + batch_size]
-        outs = _generate_padded(model, [encoded[i] for i in chunk], cfg, generator)
-        for i, (tokens, finished) in zip(chunk, outs, strict=True):
-            replies[i] = Reply(tokenizer.decode(tokens).strip(), tokens, len(encoded[i]), finished)
-    return replies  # type: ignore[return-value]
-
-
-def _generate_padded(
+def generate_rows(
     model: MeowForCausalLM,
     rows: list[list[int]],
     cfg: SamplingConfig,

@@ -20,9 +20,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from meow_model.config import ModelConfig
-from meow_model.fast_decode import decode_one
-from meow_model.kv_cache import KVCache
-from meow_model.rope import apply_rope, rope_tables
+from meow_model.pytorch.fast_decode import decode_one
+from meow_model.pytorch.kv_cache import KVCache
+from meow_model.pytorch.rope import apply_rope, rope_tables
 
 IGNORE_INDEX = -100
 
@@ -171,6 +171,34 @@ class MeowForCausalLM(nn.Module):
             x = layer(x, cos, sin, mask, is_causal, cache)
         return self.model.norm(x)
 
+    def hidden_states(
+        self,
+        input_ids: torch.Tensor,
+        *,
+        position_ids: torch.Tensor | None = None,
+        segment_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The final-norm hidden states [B, T, d_model] the output head reads (no cache).
+
+        `segment_ids` [B, T] marks packed samples: attention is causal *within* a segment only, and
+        `position_ids` should restart at 0 for each.
+        """
+        t = input_ids.shape[1]
+        if t > self.config.max_seq_len:
+            raise ValueError(f"sequence length {t} exceeds max_seq_len {self.config.max_seq_len}")
+        cos, sin = self._rope(t, 0, position_ids)
+        mask = None
+        if segment_ids is not None:
+            causal = torch.ones(t, t, dtype=torch.bool, device=input_ids.device).tril()
+            mask = (segment_ids[:, :, None] == segment_ids[:, None, :]) & causal
+            mask = mask.unsqueeze(1)
+        return self._trunk(input_ids, cos, sin, mask, mask is None, None)
+
+    def loss(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Mean next-token loss over targets != -100; the head runs on supervised positions only."""
+        supervised = targets != IGNORE_INDEX
+        return F.cross_entropy(self.lm_head(hidden[supervised]).float(), targets[supervised])
+
     def forward(
         self,
         input_ids: torch.Tensor,
@@ -182,27 +210,14 @@ class MeowForCausalLM(nn.Module):
     ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """Score a batch. Returns (logits [B, T, V] or None, mean loss over targets != -100 or None).
 
-        `segment_ids` [B, T] marks packed samples: attention is causal *within* a segment only, and
-        `position_ids` should restart at 0 for each. With `targets` and no `return_logits`, the
-        output head runs only on supervised positions (the loss does not need the rest).
+        With `targets` and no `return_logits`, the output head runs only on supervised positions
+        (the loss does not need the rest). See `hidden_states` for packing.
         """
-        t = input_ids.shape[1]
-        if t > self.config.max_seq_len:
-            raise ValueError(f"sequence length {t} exceeds max_seq_len {self.config.max_seq_len}")
-        cos, sin = self._rope(t, 0, position_ids)
-        mask = None
-        if segment_ids is not None:
-            causal = torch.ones(t, t, dtype=torch.bool, device=input_ids.device).tril()
-            mask = (segment_ids[:, :, None] == segment_ids[:, None, :]) & causal
-            mask = mask.unsqueeze(1)
-        hidden = self._trunk(input_ids, cos, sin, mask, mask is None, None)
+        hidden = self.hidden_states(input_ids, position_ids=position_ids, segment_ids=segment_ids)
         if targets is None:
             return self.lm_head(hidden), None
-        supervised = targets != IGNORE_INDEX
-        selected = self.lm_head(hidden[supervised])
-        loss = F.cross_entropy(selected.float(), targets[supervised])
         logits = self.lm_head(hidden) if return_logits else None
-        return logits, loss
+        return logits, self.loss(hidden, targets)
 
     def decode(
         self,

@@ -18,18 +18,18 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 
-from meow_model.kv_cache import KVCache
-from meow_model.rope import rope_matrices
+from meow_model.pytorch.kv_cache import KVCache
+from meow_model.pytorch.rope import rope_matrices
 
 if TYPE_CHECKING:
-    from meow_model.model import MeowForCausalLM
+    from meow_model.pytorch.model import MeowForCausalLM
 
 _PLAN_ATTR = "_decode_plan_cache"
 
 
 def decode_plan(model: MeowForCausalLM) -> tuple:
     """Per-layer flat weights and per-position rotation matrices, rebuilt when a weight changes."""
-    from meow_model.model import fused_weight
+    from meow_model.pytorch.model import fused_weight
 
     key = tuple((p.data_ptr(), p._version) for p in model.parameters())
     cached = model.__dict__.get(_PLAN_ATTR)
