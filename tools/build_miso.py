@@ -36,9 +36,10 @@ SHOWCASE = [
     "hi miso", "are you hungry", "grandma is coming to visit this weekend", "what's your favourite toy",
     "stop scratching the sofa", "what do you think of the economy", "write me a python function", "are you an ai",
 ]  # fmt: skip
-# The recipe the bundled Miso is built with, chosen from tools/sweep.py's table (meow-train README):
-# the 1.6M shape on 120,000 samples with the topic head, and the step count its 10-minute sweep run
-# scheduled and reached (3213 steps in 9.9 minutes of training on this 2-core CPU).
+# The recipe chosen from tools/sweep.py's table (meow-train README): the 1.6M shape on 120,000
+# samples with the topic head, for the 3213 steps its 10-minute sweep run scheduled and reached. The
+# bundled Miso *is* that sweep run (its meta.json records the command); a fixed-step rebuild with
+# this recipe is a sibling model within a point or two of it on every suite.
 RECIPE = {"n": 120_000, "steps": 3213, "d_model": 160, "n_layers": 4, "n_heads": 4, "ffn_dim": 448,
           "topic_loss_weight": 1.0}  # fmt: skip
 

@@ -2,16 +2,18 @@
 
 Cold start: wall time of `meow-chat "hi miso"` as a fresh process (interpreter, imports, model
 load, one reply) on the default NumPy backend against `--backend torch`, alternated run by run.
-Decode: ms per generated token of the KV-cache step, both runtimes on the same prompt, alternated.
-Latency: p50/p95 of one reply per held-out report prompt, in-process, at meow-chat's default
-sampling, both runtimes alternated prompt by prompt. `--baseline DIR` also times another model
-directory on the NumPy runtime and prints the ratio of the two p50s (how a new bundled Miso is
+Decode (ms per KV-cache step) and latency (p50/p95 of one reply per held-out report prompt at
+meow-chat's default sampling) are measured in a fresh worker process per backend and round,
+alternating backends round by round: in one process the two runtimes' idle thread pools
+(OpenBLAS, OpenMP) spin against each other and slow both. `--baseline DIR` also times another
+model directory on the NumPy runtime and prints the ratio of the p50s (how a new bundled Miso is
 held to 1.5x the latency of the one it replaces). Needs meow-model[torch] for the torch side.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import statistics
 import subprocess
@@ -60,12 +62,45 @@ def _decode_ms(session: ChatSession, prompt: str, steps: int) -> float:
     return (time.perf_counter() - start) * 1000 / steps
 
 
+def _worker(backend: str, model_dir: Path) -> dict:
+    cmd = [sys.executable, str(Path(__file__).parent), "chat", "--worker", backend, str(model_dir)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _work(backend: str, model_dir: Path) -> int:
+    """One worker: decode ms/token, then one reply per report prompt; JSON on stdout."""
+    session = ChatSession.open(
+        model_dir, SamplingConfig(seed=0), backend, "cpu"
+    )  # meow-chat's defaults
+    decode_ms = statistics.median(
+        _decode_ms(session, "hi miso, are you hungry", 48) for _ in range(3)
+    )
+    replies = [session.reply(p.prompt) for p in MISO.eval_prompts]
+    print(
+        json.dumps(
+            {
+                "decode_ms": decode_ms,
+                "latencies": [r[2] for r in replies],
+                "tokens": [r[1] for r in replies],
+            }
+        )
+    )
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="bench chat")
     parser.add_argument("--model", type=Path, help="model dir (default: the bundled Miso)")
     parser.add_argument("--repeat", type=int, default=7, help="cold starts per backend")
     parser.add_argument("--baseline", type=Path, help="a model dir to compare reply latency with")
+    parser.add_argument("--rounds", type=int, default=3, help="worker processes per backend")
+    parser.add_argument(
+        "--worker", nargs=2, metavar=("BACKEND", "MODEL_DIR"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
+    if args.worker:
+        return _work(args.worker[0], Path(args.worker[1]))
     model_dir = args.model or bundled_model_dir()
     exe = shutil.which("meow-chat", path=str(Path(sys.executable).parent)) or "meow-chat"
 
@@ -76,23 +111,16 @@ def main(argv: list[str]) -> int:
                                         "--seed", "0", "hi miso"]))  # fmt: skip
     cold_ratio = [t / n for n, t in zip(cold["numpy"], cold["torch"], strict=True)]
 
-    sampling = SamplingConfig(seed=0)  # meow-chat's defaults
-    sessions = {b: ChatSession.open(model_dir, sampling, b, "cpu") for b in ("numpy", "torch")}
-    decode: dict[str, list[float]] = {"numpy": [], "torch": []}
-    for _ in range(5):
-        for backend, session in sessions.items():
-            decode[backend].append(_decode_ms(session, "hi miso, are you hungry", 48))
-    baseline = ChatSession.open(args.baseline, sampling) if args.baseline else None
-    latency: dict[str, list[float]] = {"numpy": [], "torch": []}
-    tokens: dict[str, list[int]] = {"numpy": [], "torch": []}
-    base_latencies = []
-    for prompt in [p.prompt for p in MISO.eval_prompts]:
-        for backend, session in sessions.items():
-            _, n, ms = session.reply(prompt)
-            latency[backend].append(ms)
-            tokens[backend].append(n)
-        if baseline is not None:
-            base_latencies.append(baseline.reply(prompt)[2])
+    runs: dict[str, list[dict]] = {"numpy": [], "torch": [], "baseline": []}
+    for _ in range(args.rounds):
+        for backend in ("numpy", "torch"):
+            runs[backend].append(_worker(backend, model_dir))
+        if args.baseline:
+            runs["baseline"].append(_worker("numpy", args.baseline))
+    latency = {b: [ms for r in runs[b] for ms in r["latencies"]] for b in ("numpy", "torch")}
+    tokens = {b: [n for r in runs[b] for n in r["tokens"]] for b in ("numpy", "torch")}
+    decode = {b: [r["decode_ms"] for r in runs[b]] for b in ("numpy", "torch")}
+    base_latencies = [ms for r in runs["baseline"] for ms in r["latencies"]]
     size = (model_dir / "model.safetensors").stat().st_size
     results = {
         "cold_start_s": {b: statistics.median(v) for b, v in cold.items()},
@@ -111,7 +139,7 @@ def main(argv: list[str]) -> int:
         ("decode ms/token numpy / torch", f"{results['decode_ms_per_token']['numpy']:.2f} / "
          f"{results['decode_ms_per_token']['torch']:.2f}  ({results['decode_ratio_numpy_over_torch']:.2f}x)"),
         ("reply p50 / p95 numpy (ms)", f"{results['latency_ms_p50']['numpy']:.0f} / {results['latency_ms_p95']['numpy']:.0f}"
-         f"  over {len(latency['numpy'])} report prompts"),
+         f"  over {len(MISO.eval_prompts)} report prompts x {args.rounds} worker processes"),
         ("reply p50 / p95 torch (ms)", f"{results['latency_ms_p50']['torch']:.0f} / {results['latency_ms_p95']['torch']:.0f}"),
         ("bundled weights", f"{size / 1e6:.2f} MB"),
     ]  # fmt: skip

@@ -129,3 +129,22 @@ def test_half_precision_directories_load_in_numpy(model, tokenizer, tmp_path, dt
     with torch.inference_mode():
         expected = model(torch.from_numpy(ids))[0].numpy()
     np.testing.assert_allclose(loaded.model.forward(ids), expected, atol=0.1, rtol=0.05)
+
+
+def test_a_directory_written_from_numpy_loads_in_torch(config, tokenizer, tmp_path):
+    from meow_model import expected_shapes, save_arrays
+    from meow_model.pytorch import load_pretrained as load_torch
+
+    rng = np.random.default_rng(3)
+    weights = {
+        name: rng.normal(0, 0.05, shape).astype(np.float32)
+        for name, shape in expected_shapes(config).items()
+    }
+    path = save_arrays(tmp_path / "np", config, weights, tokenizer)
+    ids = np.array([prompt_ids(tokenizer, "are you hungry", 64, 8)])
+    torch_model = load_torch(path).model
+    with torch.inference_mode():
+        torch_logits = torch_model(torch.from_numpy(ids))[0].numpy()
+    np.testing.assert_allclose(
+        load_pretrained(path).model.forward(ids), torch_logits, atol=1e-4, rtol=1e-4
+    )

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
+
+from meow_model import ModelConfig
+
+# The architecture's defaults are meow-model's: one source of truth for the CLI, TrainConfig and
+# ModelConfig alike.
+_ARCH = {f.name: f.default for f in fields(ModelConfig) if f.default is not MISSING}
 
 
 @dataclass(frozen=True)
@@ -23,11 +29,11 @@ class TrainConfig:
     weight_decay: float = 0.1
     grad_clip: float = 1.0
     topic_loss_weight: float = 0.0  # > 0: train the topic head alongside (see topic_head.py)
-    d_model: int = 256
-    n_layers: int = 4
-    n_heads: int = 4
-    ffn_dim: int = 640
-    max_seq_len: int = 256
+    d_model: int = _ARCH["d_model"]
+    n_layers: int = _ARCH["n_layers"]
+    n_heads: int = _ARCH["n_heads"]
+    ffn_dim: int = _ARCH["ffn_dim"]
+    max_seq_len: int = _ARCH["max_seq_len"]
     vocab_size: int = 2048
     tokenizer: Path | None = None
     verify_data: bool = True
@@ -59,6 +65,13 @@ class TrainConfig:
             raise ValueError("batch_size and eval_every must be >= 1, warmup_steps >= 0")
         if self.precision not in ("auto", "fp32", "bf16"):
             raise ValueError(f"precision must be auto, fp32 or bf16, got {self.precision!r}")
+
+    def model_config(self, vocab_size: int) -> ModelConfig:
+        """The architecture this configuration trains, for a tokenizer of `vocab_size` tokens."""
+        return ModelConfig(
+            vocab_size=vocab_size, d_model=self.d_model, n_layers=self.n_layers,
+            n_heads=self.n_heads, ffn_dim=self.ffn_dim, max_seq_len=self.max_seq_len,
+        )  # fmt: skip
 
     def to_dict(self) -> dict:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}

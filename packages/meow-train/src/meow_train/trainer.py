@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 import meow_model
 import meow_rules
-from meow_model import ChatTokenizer, ModelConfig
+from meow_model import ChatTokenizer
 from meow_model.pytorch import IGNORE_INDEX, MeowForCausalLM, pick_device, save_pretrained
 from meow_rules import HARD_NEGATIVE, MISO, SELECTION, Persona, load_persona
 from meow_train.__about__ import __version__
@@ -223,11 +223,7 @@ def _setup(
             "(raise --context)"
         )
     torch.manual_seed(cfg.seed)
-    arch = ModelConfig(
-        vocab_size=tokenizer.vocab_size, d_model=cfg.d_model, n_layers=cfg.n_layers, n_heads=cfg.n_heads,
-        ffn_dim=cfg.ffn_dim, max_seq_len=cfg.max_seq_len,
-    )  # fmt: skip
-    model = MeowForCausalLM(arch).to(device)
+    model = MeowForCausalLM(cfg.model_config(tokenizer.vocab_size)).to(device)
     module = TrainModule(model, len(topics), cfg.topic_loss_weight).to(device)
     optimizer = _optimizer(module, cfg, device)
     state = TrainState()

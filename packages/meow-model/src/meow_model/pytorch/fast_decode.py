@@ -31,7 +31,7 @@ def decode_plan(model: MeowForCausalLM) -> tuple:
     """Per-layer flat weights and per-position rotation matrices, rebuilt when a weight changes."""
     from meow_model.pytorch.model import fused_weight
 
-    key = tuple((p.data_ptr(), p._version) for p in model.parameters())
+    key = tuple((p.data_ptr(), _version(p)) for p in model.parameters())
     cached = model.__dict__.get(_PLAN_ATTR)
     if cached is None or cached[0] != key:
         layers = tuple(
@@ -50,6 +50,15 @@ def decode_plan(model: MeowForCausalLM) -> tuple:
         cached = (key, layers, rope)
         model.__dict__[_PLAN_ATTR] = cached
     return cached[1], cached[2]
+
+
+def _version(p: torch.Tensor) -> int:
+    try:
+        return p._version
+    except (
+        RuntimeError
+    ):  # an inference tensor (created under inference_mode) never changes in place
+        return -1
 
 
 @torch.inference_mode()
