@@ -9,6 +9,6 @@ Runs on meow-model's NumPy runtime: no PyTorch needed (`--backend torch` uses it
 
 from meow_chat.__about__ import __version__
 from meow_chat.bundled import bundled_model_dir
-from meow_chat.session import BACKENDS, ChatSession
+from meow_chat.session import BACKENDS, BackendError, ChatSession
 
-__all__ = ["BACKENDS", "ChatSession", "__version__", "bundled_model_dir"]
+__all__ = ["BACKENDS", "BackendError", "ChatSession", "__version__", "bundled_model_dir"]

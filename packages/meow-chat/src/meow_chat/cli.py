@@ -14,7 +14,7 @@ import click
 import meow_model
 from meow_chat.__about__ import __version__
 from meow_chat.bundled import bundled_model_dir
-from meow_chat.session import BACKENDS, ChatSession
+from meow_chat.session import BACKENDS, BackendError, ChatSession
 from meow_model import CheckpointError, SamplingConfig
 
 EXIT_WORDS = {"quit", "exit", ":q", "/quit", "/exit"}
@@ -107,6 +107,9 @@ def main(
     directory = model_dir or bundled_model_dir()
     try:
         session = ChatSession.open(directory, sampling, backend, device)
+    except BackendError as exc:
+        click.echo(f"meow-chat: error: {exc}", err=True)
+        sys.exit(2)
     except (CheckpointError, ValueError, OSError) as exc:
         click.echo(f"meow-chat: error: cannot load model from {directory}: {exc}", err=True)
         sys.exit(2)

@@ -12,6 +12,10 @@ from meow_model import Pretrained, SamplingConfig, generate, load_pretrained, st
 BACKENDS = ("numpy", "torch")
 
 
+class BackendError(ValueError):
+    """The requested backend or device cannot run here (not a problem with the model)."""
+
+
 @dataclass
 class ChatSession:
     """Replies from one model; each reply gets its own seed (`seed`, `seed + 1`, …) when seeded."""
@@ -31,15 +35,17 @@ class ChatSession:
         """Load `model_dir` with NumPy (no PyTorch needed) or, with backend="torch", onto `device`."""
         if backend == "numpy":
             if device not in ("auto", "cpu"):
-                raise ValueError(f"device {device!r} needs --backend torch (NumPy runs on the CPU)")
+                raise BackendError(
+                    f"device {device!r} needs --backend torch (NumPy runs on the CPU)"
+                )
             return cls(load_pretrained(model_dir), sampling)
         if backend != "torch":
-            raise ValueError(f"unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")
+            raise BackendError(f"unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")
         try:
             from meow_model.pytorch import load_pretrained as load_torch
             from meow_model.pytorch import pick_device
         except ImportError:
-            raise ValueError(
+            raise BackendError(
                 "--backend torch needs PyTorch: pip install 'meow-model[torch]'"
             ) from None
         return cls(load_torch(model_dir, device=pick_device(device)), sampling)
