@@ -5,8 +5,10 @@
 
 Each configuration is one `tools/build_miso.py` run in its own process (same seed, same recipe,
 its own scratch and output directory under runs/sweep/), stopped by the time budget rather than a
-step count, then evaluated on the report suites at meow-chat's default sampling. Results land in
-runs/sweep/NAME/eval_bundled.json and the table in runs/sweep/table.md.
+step count, then evaluated on the report suites at meow-chat's default sampling. A run's directory
+is named after the configuration and the meow-data version whose banks it trained on
+(runs/sweep/NAME-dataX.Y.Z/), so a sweep on new banks never replaces the rows of older ones.
+The table of every finished run is written to runs/sweep/table.md.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import meow_data
 
 ROOT = Path(__file__).resolve().parent.parent
 SWEEP = ROOT / "runs" / "sweep"
@@ -35,6 +39,14 @@ CONFIGS = {
     },
     "1.6M-120k-topic": {
         "n": 120_000,
+        "d_model": 160,
+        "n_layers": 4,
+        "n_heads": 4,
+        "ffn_dim": 448,
+        "topic_loss_weight": 1.0,
+    },
+    "1.6M-200k-topic": {
+        "n": 200_000,
         "d_model": 160,
         "n_layers": 4,
         "n_heads": 4,
@@ -71,7 +83,7 @@ def main() -> int:
 
 
 def run(name: str, config: dict, minutes: float) -> None:
-    work = SWEEP / name
+    work = SWEEP / f"{name}-data{meow_data.__version__}"
     flags = [f"--{key.replace('_', '-')}={value}" for key, value in config.items()]
     command = [sys.executable, str(ROOT / "tools" / "build_miso.py"), "--force", "--steps=0", f"--max-minutes={minutes}",
                f"--work={work}", f"--out={work / 'model'}", *flags]  # fmt: skip
@@ -86,16 +98,14 @@ def format_table() -> str:
         "| configuration | banks (meow-data) | topic head | parameters | samples | steps in budget | report | unseen | unseen, worst category | unknown words: fallback / topic | fp16 size |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name in CONFIGS:
-        meta_path = SWEEP / name / "model" / "meta.json"
-        if not meta_path.exists():
-            continue
+    for meta_path in sorted(SWEEP.glob("*/model/meta.json")):
+        name = meta_path.parent.parent.name.split("-data")[0]
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         suites = meta["eval_bundled"]["suites"]
         unseen = suites["unseen"]
         worst = min(unseen["categories"].items(), key=lambda kv: kv[1]["pass_rate"])
         unknown = suites["unknown_words"]
-        size = (SWEEP / name / "model" / "model.safetensors").stat().st_size / 1e6
+        size = (meta_path.parent / "model.safetensors").stat().st_size / 1e6
         rows.append(
             f"| {name} | {meta['dataset']['versions']['meow-data']} | {meta['build'].get('topic_loss_weight', 0.0)} "
             f"| {meta['parameters'] / 1e6:.1f}M | {meta['build']['n']:,} | {meta['build']['steps']} "

@@ -1,4 +1,4 @@
-"""MeowLLM benchmarks: `python tools/bench MODE [options]`, MODE one of data, model, train, chat.
+"""MeowLLM benchmarks: `python tools/bench MODE [options]`, MODE one of data, model, train, chat, export, serve.
 
 Every mode measures the project against its naive baseline in the same run and prints ratios,
 because this machine is shared and absolute timings drift. Results are also written as JSON to
@@ -10,7 +10,14 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODES = {"data": "bench_data", "model": "bench_model", "train": "bench_train", "chat": "bench_chat"}
+MODES = {
+    "data": "bench_data",
+    "model": "bench_model",
+    "train": "bench_train",
+    "chat": "bench_chat",
+    "export": "bench_export",
+    "serve": "bench_serve",
+}
 
 
 def main(argv: list[str]) -> int:

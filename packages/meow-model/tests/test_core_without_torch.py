@@ -7,6 +7,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ import meow_model
 from meow_model import (
     CheckpointError,
     NumpyModel,
+    ReplyStream,
     SamplingConfig,
     expected_shapes,
     generate,
@@ -99,3 +101,18 @@ def test_the_pytorch_side_without_torch_names_the_extra():
         pytest.skip("torch is installed here; the torch-free tox env runs this")
     with pytest.raises(ImportError, match=r"pip install 'meow-model\[torch\]'"):
         import meow_model.pytorch  # noqa: F401
+
+
+def test_a_reply_stream_reports_its_tokens_and_how_it_ended(model_dir):
+    loaded = load_pretrained(model_dir)
+    for cfg in (GREEDY, SamplingConfig(temperature=1.0, seed=3, max_new_tokens=40)):
+        reply = generate(loaded.model, loaded.tokenizer, "hi miso", cfg)
+        pieces = stream(loaded.model, loaded.tokenizer, "hi miso", cfg)
+        assert isinstance(pieces, ReplyStream) and pieces.finished is None
+        text = "".join(pieces)
+        assert text.strip() == reply.text and pieces.token_ids == reply.token_ids
+        assert pieces.finished is reply.finished and pieces.prompt_tokens == reply.prompt_tokens
+    cut = stream(loaded.model, loaded.tokenizer, "hi miso", replace(GREEDY, max_new_tokens=2))
+    list(cut)
+    assert len(cut.token_ids) <= 2
+    assert cut.finished is (len(cut.token_ids) < 2)

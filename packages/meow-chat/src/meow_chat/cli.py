@@ -1,4 +1,8 @@
-"""`meow-chat`: talk to Miso. Interactive in a terminal, one reply per line when piped."""
+"""`meow-chat`: talk to Miso. Interactive in a terminal, one reply per line when piped.
+
+`meow-chat serve ...` runs the server instead (`meow_chat.serve_cli`); to send the word "serve"
+itself as a prompt, write `meow-chat -- serve`.
+"""
 
 from __future__ import annotations
 
@@ -185,3 +189,14 @@ def _interactive(session: ChatSession) -> None:
         except KeyboardInterrupt:
             pass
         click.echo()
+
+
+def run(argv: list[str] | None = None) -> None:
+    """The console script: `meow-chat serve ...` serves, anything else chats."""
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["serve"]:
+        from meow_chat.serve_cli import serve
+
+        serve.main(args[1:], prog_name="meow-chat serve")
+    else:
+        main.main(args, prog_name="meow-chat")

@@ -7,6 +7,9 @@ PyTorch): the chat tokenizer, the model-directory format, sampling and a NumPy i
     >>> miso = load_pretrained("path/to/model")
     >>> generate(miso.model, miso.tokenizer, "hi miso", SamplingConfig(seed=0)).text
 
+`export_hf` and `export_gguf` (with the `gguf` extra) write a model directory for transformers
+and llama.cpp; `meow-model export` does the same from the command line.
+
 The PyTorch model, `save_pretrained` and device placement are in `meow_model.pytorch`
 (`pip install meow-model[torch]`); the functions here accept its models too.
 """
@@ -23,7 +26,11 @@ from meow_model.directory import (
     load_pretrained,
     save_arrays,
 )
-from meow_model.generation import generate, generate_batch, stream
+from meow_model.export.gguf_file import export_gguf
+from meow_model.export.hf import export_hf
+from meow_model.export.output import ExportError
+from meow_model.export.template import CHAT_TEMPLATE
+from meow_model.generation import ReplyStream, generate, generate_batch, stream
 from meow_model.numpy_model import NumpyModel
 from meow_model.replies import Reply, prompt_ids
 from meow_model.sampling import SamplingConfig
@@ -40,6 +47,7 @@ from meow_model.tokenizer import (
 
 __all__ = [
     "BOS_ID",
+    "CHAT_TEMPLATE",
     "EOS_ID",
     "FORMAT_VERSION",
     "MISO_ID",
@@ -49,14 +57,18 @@ __all__ = [
     "USER_ID",
     "ChatTokenizer",
     "CheckpointError",
+    "ExportError",
     "ModelConfig",
     "NumpyModel",
     "Pretrained",
     "Reply",
+    "ReplyStream",
     "SamplingConfig",
     "TokenizerError",
     "__version__",
     "expected_shapes",
+    "export_gguf",
+    "export_hf",
     "generate",
     "generate_batch",
     "load_pretrained",

@@ -27,15 +27,43 @@ def _runtime(model: Any) -> ModuleType:
     return torch_generate
 
 
+class ReplyStream(Iterator[str]):
+    """The reply to one prompt as text pieces, never splitting a UTF-8 character.
+
+    Iterate it for the pieces; meanwhile `token_ids` grows, and once it is exhausted `finished`
+    says how it ended (True: the model wrote `<eos>`; False: it hit `max_new_tokens` or the end
+    of the context). Stopping early is simply not asking for the next piece.
+    """
+
+    def __init__(
+        self, model: Any, tokenizer: ChatTokenizer, prompt: str, cfg: SamplingConfig
+    ) -> None:
+        ids = prompt_ids(tokenizer, prompt, model.config.max_seq_len, cfg.max_new_tokens)
+        self.prompt_tokens = len(ids)
+        self.token_ids: list[int] = []
+        self.finished: bool | None = None  # None until the reply has ended
+        self._limit = min(cfg.max_new_tokens, model.config.max_seq_len - len(ids))
+        self._tokens = _runtime(model).generate_ids(model, ids, cfg)
+        self._decoder = tokenizer.stream_decoder()
+
+    def __iter__(self) -> ReplyStream:
+        return self
+
+    def __next__(self) -> str:
+        for token in self._tokens:
+            self.token_ids.append(token)
+            if piece := self._decoder.step(token):
+                return piece
+        if self.finished is None:
+            self.finished = len(self.token_ids) < self._limit
+        raise StopIteration
+
+
 def stream(
     model: Any, tokenizer: ChatTokenizer, prompt: str, cfg: SamplingConfig = SamplingConfig()
-) -> Iterator[str]:
-    """Yield the reply to `prompt` piece by piece, never splitting a UTF-8 character."""
-    decoder = tokenizer.stream_decoder()
-    ids = prompt_ids(tokenizer, prompt, model.config.max_seq_len, cfg.max_new_tokens)
-    for token in _runtime(model).generate_ids(model, ids, cfg):
-        if piece := decoder.step(token):
-            yield piece
+) -> ReplyStream:
+    """The reply to `prompt` piece by piece, never splitting a UTF-8 character (a `ReplyStream`)."""
+    return ReplyStream(model, tokenizer, prompt, cfg)
 
 
 def generate(

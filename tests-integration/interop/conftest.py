@@ -1,0 +1,52 @@
+"""Fixtures for the interop suite: the bundled Miso exported by the real `meow-model export`.
+
+Runs in the `interop` tox environment (transformers and llama-cpp-python installed); each test
+module skips itself when its library is missing.
+"""
+
+from pathlib import Path
+
+import pytest
+from integration_helpers import cli
+
+from meow_chat import bundled_model_dir
+from meow_model import SamplingConfig, generate, load_pretrained
+from meow_rules import MISO
+
+GREEDY = SamplingConfig(temperature=0)
+
+
+@pytest.fixture(scope="session")
+def miso():
+    return load_pretrained(bundled_model_dir())
+
+
+@pytest.fixture(scope="session")
+def report_prompts() -> list[str]:
+    return [p.prompt for p in MISO.eval_prompts]
+
+
+@pytest.fixture(scope="session")
+def greedy_replies(miso, report_prompts) -> dict[str, str]:
+    """meow-model's own greedy replies: what every other runtime must reproduce."""
+    return {p: generate(miso.model, miso.tokenizer, p, GREEDY).text for p in report_prompts}
+
+
+@pytest.fixture(scope="session")
+def hf_exports(tmp_path_factory) -> Path:
+    """The bundled Miso as Hugging Face directories hf/ (float32) and hf16/ (float16)."""
+    out = tmp_path_factory.mktemp("hf")
+    for name, dtype in (("hf", "float32"), ("hf16", "float16")):
+        cli("meow-model", "export", bundled_model_dir(), "--format", "hf", "--out", out / name,
+            "--dtype", dtype)  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="session")
+def gguf_exports(tmp_path_factory) -> Path:
+    """The bundled Miso as miso.gguf (float32) and miso-f16.gguf, each with its Modelfile."""
+    out = tmp_path_factory.mktemp("gguf")
+    for name, dtype in (("miso.gguf", "float32"), ("miso-f16.gguf", "float16")):
+        cli("meow-model", "export", bundled_model_dir(), "--format", "gguf", "--out", out / name,
+            "--dtype", dtype)  # fmt: skip
+    return out
