@@ -55,14 +55,27 @@ class LiveServer:
         return httpx.get(f"{self.url}/health").json()
 
 
-class SlowModel(NumpyModel):
-    """The bundled weights, 30 ms per decoding step: long enough to be busy or interrupted."""
+class BrokenModel(NumpyModel):
+    """Fails on its fifth decoding step: an error after a stream has started."""
 
     calls = 0
 
     def decode(self, *args, **kwargs):
         type(self).calls += 1
-        time.sleep(0.03)
+        if type(self).calls == 5:
+            raise RuntimeError("the cat sat on the keyboard")
+        return super().decode(*args, **kwargs)
+
+
+class SlowModel(NumpyModel):
+    """The bundled weights, 30 ms per decoding step: long enough to be busy or interrupted."""
+
+    calls = 0
+    delay = 0.03
+
+    def decode(self, *args, **kwargs):
+        type(self).calls += 1
+        time.sleep(type(self).delay)
         return super().decode(*args, **kwargs)
 
 
@@ -82,17 +95,19 @@ def client(live):
     return openai.OpenAI(base_url=f"{live.url}/v1", api_key="unused", max_retries=0)
 
 
-def slow_copy(miso) -> Pretrained:
-    slow = SlowModel.__new__(SlowModel)
+def slow_copy(miso, kind=None) -> Pretrained:
+    kind = kind or SlowModel
+    slow = kind.__new__(kind)
     slow.__dict__.update(miso.model.__dict__)
     return replace(miso, model=slow)
 
 
 def post(url, body, **kwargs):
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return httpx.post(f"{url}/v1/chat/completions", content=data,
-                      headers={"content-type": "application/json", **kwargs.pop("headers", {})},
-                      timeout=60, **kwargs)  # fmt: skip
+    headers = {"content-type": "application/json", **kwargs.pop("headers", {})}
+    timeout = kwargs.pop("timeout", 60)
+    return httpx.post(f"{url}/v1/chat/completions", content=data, headers=headers,
+                      timeout=timeout, **kwargs)  # fmt: skip
 
 
 # --- the openai client ----------------------------------------------------------------------
@@ -212,6 +227,10 @@ BAD = [
     ({**OK, "max_tokens": 0}, 422, "out_of_range"),
     ({**OK, "max_tokens": 100000}, 422, "out_of_range"),
     ({**OK, "max_tokens": True}, 422, "invalid_type"),
+    ({**OK, "max_completion_tokens": None, "max_tokens": 0}, 422, "out_of_range"),
+    ({**OK, "stream": True, "stream_options": {"include_usage": 1}}, 422, "invalid_type"),
+    (b"[" * 100_000 + b"]" * 100_000, 413, "body_too_large"),
+    (b'{"a":' * 5000 + b"1" + b"}" * 5000, 400, "invalid_json"),
     ({**OK, "n": 9}, 422, "out_of_range"),
     ({**OK, "seed": -1}, 422, "out_of_range"),
     ({**OK, "stop": ["a", ""]}, 422, "invalid_value"),
@@ -240,6 +259,25 @@ def test_unknown_routes_and_methods_get_json_errors(live):
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
     wrong = httpx.get(f"{live.url}/v1/chat/completions")
     assert wrong.status_code == 405 and "error" in wrong.json()
+    assert wrong.headers["allow"] == "POST"
+
+
+def test_an_error_mid_stream_arrives_as_an_error_event(miso):
+    app = create_app(slow_copy(miso, BrokenModel), ServeConfig())
+    with LiveServer(app) as server:
+        BrokenModel.calls = 0
+        body = {**OK, "stream": True, "max_tokens": 40, "temperature": 1.5, "seed": 0}
+        with httpx.stream("POST", f"{server.url}/v1/chat/completions", json=body) as r:
+            events = [line[6:] for line in r.iter_lines() if line.startswith("data: ")]
+        assert r.status_code == 200 and events[-1] != "[DONE]"
+        error = json.loads(events[-1])["error"]
+        assert error["code"] == "internal_error" and "Traceback" not in events[-1]
+        BrokenModel.calls = 0
+        client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="x", max_retries=0)
+        with pytest.raises(openai.APIError, match="internal server error"):
+            list(client.chat.completions.create(model="miso", messages=USER, stream=True))
+        health = server.health()
+        assert health["errors"] == 2 and health["active"] == 0 and health["cancelled"] == 0
 
 
 def test_the_chat_page_and_health_are_served(live):
@@ -280,8 +318,21 @@ def test_cors_is_off_unless_an_origin_is_allowed(live, miso):
     )
     app = create_app(miso, ServeConfig(cors_origins=("https://example.org",)))
     with LiveServer(app) as server:
-        allowed = httpx.options(f"{server.url}/v1/chat/completions", headers=preflight)
+        sdk = {**preflight, "Access-Control-Request-Headers": "authorization,x-stainless-os"}
+        allowed = httpx.options(f"{server.url}/v1/chat/completions", headers=sdk)
+        assert allowed.status_code == 200
         assert allowed.headers["access-control-allow-origin"] == "https://example.org"
+        other = {**preflight, "Origin": "https://evil.example"}
+        assert (
+            "access-control-allow-origin"
+            not in httpx.options(f"{server.url}/v1/chat/completions", headers=other).headers
+        )
+
+
+@pytest.mark.parametrize("key", ["", " padded", "schlüssel", "tab\tkey"])
+def test_an_api_key_that_could_never_match_is_refused_at_start(key):
+    with pytest.raises(ValueError, match="printable ASCII"):
+        ServeConfig(api_key=key)
 
 
 # --- back-pressure and disconnects ----------------------------------------------------------
@@ -322,6 +373,21 @@ def test_a_client_that_disconnects_mid_stream_stops_the_generation(miso):
         assert SlowModel.calls == calls, "the generation went on after the client left"
         assert calls < 60, f"{calls} decoding steps for a reply of up to 120 tokens"
         assert h["cancelled"] == 1 and h["served"] == 0
+
+        # a client that gives up waiting for a whole (non-streamed) reply
+        SlowModel.calls, SlowModel.delay = 0, 0.25
+        try:
+            with pytest.raises(httpx.ReadTimeout):
+                post(server.url, {**body, "stream": False}, timeout=0.4)
+            deadline = time.monotonic() + 30
+            while (h := server.health())["active"] or h["cancelled"] < 2:
+                assert time.monotonic() < deadline, h
+                time.sleep(0.02)
+            calls = SlowModel.calls
+            time.sleep(0.6)
+            assert SlowModel.calls == calls < 10 and h["served"] == 0
+        finally:
+            SlowModel.delay = 0.03
 
 
 # --- the command ----------------------------------------------------------------------------

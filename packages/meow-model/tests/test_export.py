@@ -94,10 +94,14 @@ def test_an_existing_output_needs_force_and_force_replaces_only_an_earlier_expor
     out = export_hf(model_dir, tmp_path / "hf")
     with pytest.raises(ExportError, match="already exists; pass --force"):
         export_hf(model_dir, out)
-    (out / "stale.txt").write_text("left by an older export")
     export_hf(model_dir, out, force=True, dtype="float16")
-    assert not (out / "stale.txt").exists()
     assert json.loads((out / "config.json").read_text())["torch_dtype"] == "float16"
+
+    (out / ".git").mkdir()  # say, a clone of the Hub repository
+    (out / "notes.md").write_text("mine")
+    with pytest.raises(ExportError, match=r"holds \.git, notes\.md, which no export wrote"):
+        export_hf(model_dir, out, force=True)
+    assert (out / "notes.md").read_text() == "mine" and (out / ".git").is_dir()
 
     mine = tmp_path / "my-notes"
     mine.mkdir()
@@ -105,6 +109,10 @@ def test_an_existing_output_needs_force_and_force_replaces_only_an_earlier_expor
     with pytest.raises(ExportError, match="not an earlier MeowLLM export.*even with --force"):
         export_hf(model_dir, mine, force=True)
     assert (mine / "thesis.txt").read_text() == "years of work"
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert (export_hf(model_dir, empty) / "config.json").is_file()  # nothing to lose: no --force
 
 
 def test_an_export_into_the_model_directory_is_refused(model_dir):
@@ -250,7 +258,7 @@ def test_gguf_export_holds_llama_metadata_the_bpe_vocabulary_and_permuted_weight
 
 
 def test_gguf_refuses_what_it_must_not_overwrite(tmp_path, model_dir):
-    pytest.importorskip("gguf")
+    gguf = pytest.importorskip("gguf")
     out = export_gguf(model_dir, tmp_path / "m.gguf")
     with pytest.raises(ExportError, match="already exists; pass --force"):
         export_gguf(model_dir, out)
@@ -258,17 +266,33 @@ def test_gguf_refuses_what_it_must_not_overwrite(tmp_path, model_dir):
 
     photo = tmp_path / "holiday.gguf"
     photo.write_bytes(b"\x89PNG not a gguf")
-    with pytest.raises(ExportError, match="not a GGUF file; refusing"):
+    with pytest.raises(ExportError, match="not a meow-model GGUF file; refusing"):
         export_gguf(model_dir, photo, force=True)
     assert photo.read_bytes() == b"\x89PNG not a gguf"
+
+    downloaded = tmp_path / "llama3.gguf"  # somebody else's model, a real GGUF
+    writer = gguf.GGUFWriter(str(downloaded), "llama")
+    writer.add_name("llama3")
+    writer.add_tensor("x", np.zeros(4, dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    before = downloaded.read_bytes()
+    with pytest.raises(ExportError, match="not a meow-model GGUF file; refusing"):
+        export_gguf(model_dir, downloaded, force=True)
+    assert downloaded.read_bytes() == before
 
     (tmp_path / "other.Modelfile").write_text("FROM llama3\n# my own\n")
     with pytest.raises(ExportError, match="other.Modelfile exists and is not a meow-model"):
         export_gguf(model_dir, tmp_path / "other.gguf", force=True)
     assert not (tmp_path / "other.gguf").exists()
     (tmp_path / "exports").mkdir()
-    with pytest.raises(ExportError, match="is a directory"):
+    with pytest.raises(ExportError, match="must end in .gguf"):
         export_gguf(model_dir, tmp_path / "exports")
+    with pytest.raises(ExportError, match="must end in .gguf"):
+        export_gguf(model_dir, tmp_path / "m.Modelfile", force=True)
+    assert (tmp_path / "m.gguf").read_bytes()[:4] == b"GGUF"
 
 
 # --- the command --------------------------------------------------------------------------

@@ -7,8 +7,11 @@ JSON, never a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
+import logging
+import threading
 import time
 import uuid
 import weakref
@@ -33,6 +36,7 @@ from meow_chat.serve.errors import APIError
 from meow_model import Pretrained
 
 FINGERPRINT = f"meow-chat-{__version__}"
+logger = logging.getLogger("meow_chat.serve")
 
 
 def create_app(pretrained: Pretrained, config: ServeConfig | None = None) -> Starlette:
@@ -71,6 +75,8 @@ def create_app(pretrained: Pretrained, config: ServeConfig | None = None) -> Sta
             raise APIError(
                 400, f"the request body is not valid JSON: {exc}", "invalid_json"
             ) from None
+        except RecursionError:
+            raise APIError(400, "the request body is nested too deeply", "invalid_json") from None
 
     async def chat_completions(request: Request) -> Response:
         authorize(request)
@@ -78,7 +84,12 @@ def create_app(pretrained: Pretrained, config: ServeConfig | None = None) -> Sta
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         if not chat.stream:
             with engine.admit():
-                choices = await engine.complete(chat)
+                cancel = threading.Event()
+                watcher = asyncio.create_task(_cancel_on_disconnect(request, cancel))
+                try:
+                    choices = await engine.complete(chat, cancel)
+                finally:
+                    watcher.cancel()
             return JSONResponse(_completion(completion_id, config.model_name, choices))
         ticket = engine.reserve()  # refuse with 503 now, before the 200 of a stream is sent
         events = _sse(engine, chat, completion_id, config.model_name, ticket)
@@ -126,9 +137,9 @@ def create_app(pretrained: Pretrained, config: ServeConfig | None = None) -> Sta
             if status in (404, 405)
             else str(exc.detail)
         )
-        return APIError(
-            status, message, "not_found" if status == 404 else "invalid_request"
-        ).response()
+        code = "not_found" if status == 404 else "invalid_request"
+        headers = dict(exc.headers or {})  # a 405 keeps its Allow header
+        return APIError(status, message, code, headers=headers).response()
 
     async def server_error(request: Request, exc: Exception) -> Response:
         return APIError(500, "internal server error", "internal_error").response()
@@ -145,7 +156,7 @@ def create_app(pretrained: Pretrained, config: ServeConfig | None = None) -> Sta
                 CORSMiddleware,
                 allow_origins=list(config.cors_origins),
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["Authorization", "Content-Type"],
+                allow_headers=["*"],  # SDKs add their own headers (x-stainless-*, ...)
             )
         )
     app = Starlette(
@@ -165,6 +176,13 @@ def create_app(pretrained: Pretrained, config: ServeConfig | None = None) -> Sta
     )
     app.state.engine = engine
     return app
+
+
+async def _cancel_on_disconnect(request: Request, cancel: threading.Event) -> None:
+    """Set `cancel` when the client of a non-streamed request goes away."""
+    while not await request.is_disconnected():
+        await asyncio.sleep(0.05)
+    cancel.set()
 
 
 def _too_large(config: ServeConfig) -> APIError:
@@ -222,20 +240,27 @@ async def _sse(
     try:
         yield chunk([delta(0, {"role": "assistant", "content": ""})])
         started.add(0)
-        async for event in events:
-            if isinstance(event, tuple):
-                index, text = event
-                if index not in started:
-                    started.add(index)
-                    yield chunk([delta(index, {"role": "assistant", "content": ""})])
-                yield chunk([delta(index, {"content": text})])
-                continue
-            for choice in event:
-                if choice.index not in started:
-                    yield chunk([delta(choice.index, {"role": "assistant", "content": ""})])
-                yield chunk([delta(choice.index, {}, choice.finish_reason)])
-            if chat.include_usage:
-                yield chunk([], usage=_usage(event))
+        try:
+            async for event in events:
+                if isinstance(event, tuple):
+                    index, text = event
+                    if index not in started:
+                        started.add(index)
+                        yield chunk([delta(index, {"role": "assistant", "content": ""})])
+                    yield chunk([delta(index, {"content": text})])
+                    continue
+                for choice in event:
+                    if choice.index not in started:
+                        yield chunk([delta(choice.index, {"role": "assistant", "content": ""})])
+                    yield chunk([delta(choice.index, {}, choice.finish_reason)])
+                if chat.include_usage:
+                    yield chunk([], usage=_usage(event))
+        except Exception:
+            # the 200 is already sent: say so in the stream, as OpenAI does, instead of cutting it
+            logger.exception("generation failed mid-stream")
+            error = APIError(500, "internal server error during generation", "internal_error")
+            yield f"data: {json.dumps(error.body())}\n\n"
+            return
         yield "data: [DONE]\n\n"
     finally:
         await events.aclose()

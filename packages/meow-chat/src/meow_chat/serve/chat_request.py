@@ -69,8 +69,9 @@ def parse_chat_request(body: Any, config: ServeConfig, max_new_tokens: int) -> C
             "prompt_too_long",
             "messages",
         )
-    max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
-    param = "max_completion_tokens" if "max_completion_tokens" in body else "max_tokens"
+    newer = body.get("max_completion_tokens")  # OpenAI's newer name wins when both are given
+    max_tokens = newer if newer is not None else body.get("max_tokens")
+    param = "max_completion_tokens" if newer is not None else "max_tokens"
     max_tokens = _integer(max_tokens, param, DEFAULTS.max_new_tokens, 1, max_new_tokens)
     seed = _integer(body.get("seed"), "seed", None, 0, 2**63 - 1)
     sampling = SamplingConfig(
@@ -93,7 +94,9 @@ def parse_chat_request(body: Any, config: ServeConfig, max_new_tokens: int) -> C
     options = body.get("stream_options")
     if options is not None and not isinstance(options, dict):
         raise APIError(422, "'stream_options' must be an object", "invalid_type", "stream_options")
-    include_usage = _boolean((options or {}).get("include_usage"), "stream_options", False)
+    include_usage = _boolean(
+        (options or {}).get("include_usage"), "stream_options.include_usage", False
+    )
     return ChatRequest(
         prompt=prompt,
         sampling=sampling,

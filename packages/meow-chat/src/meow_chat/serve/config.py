@@ -26,8 +26,17 @@ class ServeConfig:
     def __post_init__(self) -> None:
         if not self.model_name.strip():
             raise ValueError("model_name must not be empty")
-        if self.api_key is not None and not self.api_key.strip():
-            raise ValueError("api_key must not be empty (leave it unset to serve without a key)")
+        if self.api_key is not None and (
+            not self.api_key.isascii()
+            or not self.api_key.isprintable()
+            or self.api_key != self.api_key.strip()
+            or not self.api_key
+        ):
+            # HTTP headers carry ASCII; a key with spaces around it could never be matched
+            raise ValueError(
+                "api_key must be printable ASCII without leading or trailing spaces "
+                "(leave it unset to serve without a key)"
+            )
         for name in ("workers", "max_body_bytes", "max_prompt_chars", "max_choices"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")

@@ -40,8 +40,11 @@ class Counters:
     served: int = 0
     rejected_busy: int = 0
     cancelled: int = 0
+    errors: int = 0
     tokens: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # re-entrant: a stream's finalizer may release its ticket from the garbage collector while
+    # the same thread already holds the lock
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def snapshot(self) -> dict[str, int]:
         with self.lock:
@@ -96,17 +99,36 @@ class Engine:
         finally:
             ticket.release()
 
-    async def complete(self, request: ChatRequest) -> list[Choice]:
-        """Every choice of a non-streamed request, generated on a worker thread."""
+    async def complete(
+        self, request: ChatRequest, cancel: threading.Event | None = None
+    ) -> list[Choice]:
+        """Every choice of a non-streamed request, generated on a worker thread.
+
+        Setting `cancel` (the client went away) stops the generation within one token.
+        """
         loop = asyncio.get_running_loop()
-        choices = await loop.run_in_executor(self._pool, self._run, request, None, None)
-        self._count(choices)
+        cancel = cancel or threading.Event()
+        job = loop.run_in_executor(self._pool, self._run, request, None, cancel)
+        try:
+            choices = await job
+        except asyncio.CancelledError:
+            cancel.set()
+            job.cancel()
+            raise
+        except Exception:
+            self._add_count("errors")
+            raise
+        if cancel.is_set():
+            self._add_count("cancelled")
+        else:
+            self._count(choices)
         return choices
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[tuple[int, str] | list[Choice]]:
         """Yield (choice index, text) as it is generated, then the finished choices.
 
-        Closing the iterator early (a client that went away) cancels the generation.
+        Closing the iterator early (a client that went away) cancels the generation; an error
+        in the generation is raised from here after the pieces before it.
         """
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
@@ -116,7 +138,8 @@ class Engine:
             loop.call_soon_threadsafe(queue.put_nowait, (index, text))
 
         job = loop.run_in_executor(self._pool, self._run, request, emit, cancel)
-        finished = False
+        getter: asyncio.Future | None = None
+        outcome = "cancelled"
         try:
             while True:
                 getter = asyncio.ensure_future(queue.get())
@@ -127,16 +150,26 @@ class Engine:
                 getter.cancel()
                 while not queue.empty():
                     yield queue.get_nowait()
-                choices = job.result()
-                finished = True
+                try:
+                    choices = job.result()
+                except Exception:
+                    outcome = "errors"
+                    raise
+                outcome = "served"
                 self._count(choices)
                 yield choices
                 return
         finally:
-            if not finished:
+            if getter is not None and not getter.done():
+                getter.cancel()  # or the loop keeps a pending queue.get() task per disconnect
+            if outcome != "served":
                 cancel.set()
-                with self.counters.lock:
-                    self.counters.cancelled += 1
+                job.cancel()  # a request still waiting for a worker never starts
+                self._add_count(outcome)
+
+    def _add_count(self, name: str) -> None:
+        with self.counters.lock:
+            setattr(self.counters, name, getattr(self.counters, name) + 1)
 
     def _count(self, choices: list[Choice]) -> None:
         with self.counters.lock:
@@ -149,8 +182,10 @@ class Engine:
         emit: Callable[[int, str], None] | None,
         cancel: threading.Event | None,
     ) -> list[Choice]:
-        choices = []
+        choices: list[Choice] = []
         for index in range(request.n):
+            if cancel is not None and cancel.is_set():
+                return choices
             sampling = request.sampling
             if sampling.seed is not None:  # each choice its own, reproducible seed
                 sampling = replace(sampling, seed=sampling.seed + index)

@@ -45,10 +45,12 @@ def model_card(model_dir: Path, config: ModelConfig, meta: dict[str, Any], path:
     own = model_dir / CARD_FILE
     if own.is_file():
         body = own.read_text(encoding="utf-8")
+        if body.startswith("---\n"):  # the card has its own Hub front matter: keep it alone
+            return body.rstrip() + "\n" + USAGE.format(path=path)
     else:
         dataset = meta.get("dataset", {}) if isinstance(meta.get("dataset"), dict) else {}
         body = (
-            f"# {model_dir.name}\n\nA MeowLLM character model: a {config.n_layers}-layer Llama-"
+            f"# {model_dir.resolve().name}\n\nA MeowLLM character model: a {config.n_layers}-layer Llama-"
             f"layout decoder (d_model {config.d_model}, {config.n_heads} heads, vocabulary "
             f"{config.vocab_size}, context {config.max_seq_len}) trained from scratch"
             + (f" on the dataset `{dataset['name']}`" if "name" in dataset else "")

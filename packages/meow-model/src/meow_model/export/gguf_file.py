@@ -31,6 +31,7 @@ from meow_model.sampling import SamplingConfig
 from meow_model.tokenizer import BOS_ID, EOS_ID, PAD_ID, SPECIAL_TOKENS, ChatTokenizer
 
 GGUF_MAGIC = b"GGUF"
+EXPORT_KEY = "meowllm.export.meow_model_version"
 MODELFILE_HEADER = "# Ollama Modelfile written by meow-model"
 DTYPES = ("float32", "float16")
 
@@ -56,16 +57,18 @@ def export_gguf(
     model_dir, out = Path(model_dir), Path(out)
     if dtype not in DTYPES:
         raise ExportError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    if out.suffix != ".gguf":
+        raise ExportError(f"{out}: a GGUF file name must end in .gguf")
     modelfile = modelfile_path(out)
     check_source_apart(out, model_dir)
-    check_file_output(out, force, _is_gguf, "GGUF")
+    check_file_output(out, force, _is_our_gguf, "meow-model GGUF")
     check_file_output(modelfile, force, _is_our_modelfile, "meow-model Modelfile")
     source = read_directory(model_dir)
     config = source.config
 
     with staged_file(out) as staging:
         writer = gguf.GGUFWriter(str(staging), "llama")
-        _write_metadata(writer, gguf, config, model_dir.name, dtype)
+        _write_metadata(writer, gguf, config, model_dir.resolve().name, dtype)
         _write_tokenizer(writer, gguf, source.tokenizer)
         for name, array in gguf_tensors(source.weights, config, dtype).items():
             writer.add_tensor(name, array)
@@ -122,6 +125,7 @@ def gguf_tensors(
 def _write_metadata(writer: Any, gguf: Any, config: ModelConfig, name: str, dtype: str) -> None:
     writer.add_name(name)
     writer.add_description(f"MeowLLM character model, exported by meow-model {__version__}")
+    writer.add_string(EXPORT_KEY, __version__)  # how --force knows a file is one of ours
     writer.add_context_length(config.max_seq_len)
     writer.add_embedding_length(config.d_model)
     writer.add_block_count(config.n_layers)
@@ -185,9 +189,17 @@ def ollama_modelfile(gguf_path: Path, config: ModelConfig, sampling: SamplingCon
     )
 
 
-def _is_gguf(path: Path) -> bool:
+def _is_our_gguf(path: Path) -> bool:
+    """A GGUF file that meow-model wrote (not a downloaded model someone keeps here)."""
     with path.open("rb") as f:
-        return f.read(4) == GGUF_MAGIC
+        if f.read(4) != GGUF_MAGIC:
+            return False
+    try:
+        from gguf import GGUFReader
+
+        return EXPORT_KEY in GGUFReader(str(path)).fields
+    except Exception:  # a truncated or foreign file the reader cannot parse is not ours
+        return False
 
 
 def _is_our_modelfile(path: Path) -> bool:

@@ -57,7 +57,7 @@ def export_hf(
         _write_json(staging / "generation_config.json", generation_config(SamplingConfig()))
         _write_json(staging / "tokenizer_config.json", tokenizer_config(config))
         _write_json(staging / "special_tokens_map.json", special_tokens_map())
-        card = model_card(model_dir, config, source.meta, str(out))
+        card = model_card(model_dir, config, source.meta, out.name)
         (staging / "README.md").write_text(card, encoding="utf-8")
         _write_json(
             staging / MARKER_FILE,
@@ -65,6 +65,7 @@ def export_hf(
                 "format": "hf",
                 "dtype": dtype,
                 "meow_model_version": __version__,
+                "files": sorted(p.name for p in staging.iterdir()),
                 "source_meta": source.meta,
             },
         )

@@ -1,13 +1,16 @@
 """Where an export goes: never over something the user made, and never half-written.
 
-An existing output is replaced only with `force`, and only when it is what an export writes (a
-directory holding `meow_export.json`, a GGUF file, a Modelfile meow-model wrote), so a mistyped
-`--out ~/Documents --force` is refused instead of deleting the folder. Files are written beside
+An existing output is replaced only with `force`, and only when it is exactly what an export
+wrote: a directory holding `meow_export.json` and no file that export did not write (a `.git`,
+a user's notes, a fine-tune saved into it are all reasons to refuse), a GGUF file meow-model
+wrote, a Modelfile meow-model wrote. A mistyped `--out ~/Documents --force` is refused instead
+of deleting the folder; an empty existing directory needs no `force`. Files are written beside
 their destination and renamed into place, directories through `staged_directory`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +33,8 @@ def check_source_apart(out: Path, model_dir: Path) -> None:
 
 
 def check_directory_output(out: Path, force: bool) -> None:
+    if out.is_dir() and not out.is_symlink() and not any(out.iterdir()):
+        return  # an empty directory: nothing to lose
     if not (out.exists() or out.is_symlink()):
         return
     if not force:
@@ -38,6 +43,17 @@ def check_directory_output(out: Path, force: bool) -> None:
         raise ExportError(
             f"{out} exists and is not an earlier MeowLLM export (it has no {MARKER_FILE}); "
             "refusing to replace it even with --force: choose another output or remove it yourself"
+        )
+    try:
+        written = set(json.loads((out / MARKER_FILE).read_text(encoding="utf-8"))["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        written = set()
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in written | {MARKER_FILE})
+    if foreign:
+        raise ExportError(
+            f"{out} holds {', '.join(foreign[:5])}{' ...' if len(foreign) > 5 else ''}, which "
+            "no export wrote; refusing to replace it even with --force: move those files or "
+            "choose another output"
         )
 
 
