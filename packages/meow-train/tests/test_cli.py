@@ -1,5 +1,6 @@
 """The meow-train CLI: tokenizer fitting, eval reports, clean errors."""
 
+import importlib.util
 import json
 import shutil
 
@@ -154,7 +155,12 @@ def test_resume_takes_the_saved_config_and_refuses_conflicting_flags(dataset, tm
     base = ["run", "--data", str(dataset), "--out", str(out), "--device", "cpu", "--quiet"]
     small = ["--d-model", "32", "--layers", "1", "--heads", "2", "--ffn", "64", "--vocab-size", "300",
              "--batch-size", "16", "--eval-every", "4", "--eval-limit", "4", "--lr", "0.002"]  # fmt: skip
-    assert runner.invoke(main, [*base, *small, "--steps", "4"]).exit_code == 0
+    first = runner.invoke(main, [*base, *small, "--steps", "4"])
+    assert first.exit_code == 0
+    if importlib.util.find_spec("matplotlib"):  # the run draws its curves at the end
+        assert (out / "training.png").is_file() and "training curves:" in first.output
+    else:
+        assert "no training plot: plotting needs matplotlib" in first.output
     # flags not given take the saved values: no --d-model 32 needed, and no size-mismatch crash
     resumed = runner.invoke(main, [*base, "--resume", "--steps", "6"])
     assert resumed.exit_code == 0, resumed.output

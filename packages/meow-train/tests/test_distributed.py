@@ -2,8 +2,10 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -38,3 +40,79 @@ def test_two_process_gloo_matches_one_process(dataset, tmp_path):
     assert (tmp_path / "two" / "best" / "model.safetensors").exists()
     meta = json.loads((tmp_path / "two" / "best" / "meta.json").read_text())
     assert meta["world_size"] == 2
+
+
+def _workers(parent: int) -> dict[int, int]:
+    """rank -> pid of the torchrun workers under `parent` (read from /proc)."""
+    found = {}
+    for proc in os.listdir("/proc"):
+        if not proc.isdigit():
+            continue
+        try:
+            with open(f"/proc/{proc}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            if ppid != parent:
+                continue
+            with open(f"/proc/{proc}/environ", "rb") as f:
+                env = dict(item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item)
+        except (OSError, ValueError, IndexError):
+            continue
+        with open(f"/proc/{proc}/cmdline", "rb") as f:
+            is_worker = b"meow_train" in f.read()
+        if b"RANK" in env and is_worker:
+            found[int(env[b"RANK"])] = int(proc)
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the workers in /proc")
+def test_a_killed_worker_is_restarted_and_training_resumes_to_the_same_curve(dataset, tmp_path):
+    """torchrun --max-restarts 1: SIGKILL rank 1 mid-run; the job resumes and ends as if unbroken."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    args = [*ARGS, "--steps", "300", "--eval-every", "50"]  # later flags win: a checkpoint every 50
+    # --standalone: a free rendezvous port of its own, so no run collides with another
+    torchrun = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+    ]
+    whole = subprocess.run(
+        [*torchrun, "-m", "meow_train", "run", "--data", str(dataset),
+         "--out", str(tmp_path / "whole"), *args],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert whole.returncode == 0, whole.stderr
+
+    broken = tmp_path / "broken"
+    job = subprocess.Popen(
+        [*torchrun, "--max-restarts", "1", "-m", "meow_train", "run",
+         "--data", str(dataset), "--out", str(broken), *args],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    killed = None
+    deadline = time.monotonic() + 240
+    while killed is None and job.poll() is None and time.monotonic() < deadline:
+        steps = losses(broken) if (broken / "metrics.jsonl").exists() else []
+        if len(steps) >= 75:  # past the checkpoint at step 50, well before the end
+            workers = _workers(job.pid)
+            if 1 in workers:
+                os.kill(workers[1], signal.SIGKILL)
+                killed = len(steps)
+        time.sleep(0.02)
+    _, err = job.communicate(timeout=300)
+    assert killed is not None and killed < 300, f"the worker was not killed mid-run: {err[-3000:]}"
+    assert job.returncode == 0, err
+    assert "torchrun restart: resuming" in err
+    rows = [json.loads(line) for line in (broken / "metrics.jsonl").read_text().splitlines()]
+    by_step = {r["step"]: r["loss"] for r in rows if r["event"] == "train"}  # resumed rows win
+    expected = {r["step"]: r["loss"] for r in
+                (json.loads(line) for line in (tmp_path / "whole" / "metrics.jsonl").read_text().splitlines())
+                if r["event"] == "train"}  # fmt: skip
+    assert sorted(by_step) == sorted(expected) == list(range(1, 301))
+    assert [by_step[s] for s in sorted(by_step)] == pytest.approx(
+        [expected[s] for s in sorted(expected)], rel=1e-4, abs=1e-5
+    )
+    assert (broken / "best" / "model.safetensors").exists()

@@ -10,9 +10,11 @@ from pathlib import Path
 import click
 
 from meow_data.__about__ import __version__
-from meow_data.banks import BankError
+from meow_data.banks import BankError, load_banks
 from meow_data.dataset import DatasetExistsError, write_dataset
 from meow_data.generate import MAX_SAMPLES, GenerateConfig, generate
+from meow_data.lint import lint_banks
+from meow_data.scaffold import DEFAULT_CATEGORIES, ScaffoldError, scaffold_character
 from meow_data.stats import dataset_stats
 from meow_data.validate import validate
 from meow_rules import MISO, Persona, PersonaError, load_persona
@@ -178,3 +180,60 @@ def stats_cmd(directory: Path, top: int) -> None:
         click.echo(f"  {count:>5}  {reply}")
     click.echo("manifest:")
     click.echo(json.dumps(stats.manifest, indent=2, sort_keys=True))
+
+
+@main.command("init")
+@click.argument("name")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Directory to create.")
+@click.option(
+    "--categories",
+    default=",".join(DEFAULT_CATEGORIES),
+    show_default=True,
+    help="Comma-separated topic categories.",
+)
+def init_cmd(name: str, out: Path, categories: str) -> None:
+    """Scaffold a new character NAME: a persona TOML and one bank per category, valid at once."""
+    wanted = tuple(c.strip() for c in categories.split(",") if c.strip())
+    try:
+        files = scaffold_character(name, out, wanted)
+    except ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from None
+    for path in files:
+        click.echo(f"wrote {path}")
+    persona, banks = out / "persona.toml", out / "banks"
+    click.echo(
+        "next: edit the EDIT lines and the banks, then\n"
+        f"  meow-data lint --persona {persona} --banks {banks}\n"
+        f"  meow-data generate --persona {persona} --banks {banks} --out {out / 'data'}"
+    )
+
+
+@main.command("lint")
+@_PERSONA
+@click.option(
+    "--banks",
+    "banks_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Slot bank directory (default: the Miso banks bundled with meow-data).",
+)
+@click.option("--notes", is_flag=True, help="Also print notes (worth a look, not a problem).")
+def lint_cmd(persona_path: Path | None, banks_dir: Path | None, notes: bool) -> None:
+    """Point at weak banks before training; exit 1 when there is a warning."""
+    persona = _persona(persona_path)
+    try:
+        banks = load_banks(banks_dir, persona)
+    except BankError as exc:
+        raise click.ClickException(str(exc)) from None
+    findings = lint_banks(banks, persona)
+    warnings = [f for f in findings if f.level == "warning"]
+    for finding in findings:
+        if finding.level == "warning" or notes:
+            click.echo(str(finding))
+    hidden = "" if notes else " (--notes shows them)"
+    click.echo(
+        f"{len(warnings)} warning(s), {len(findings) - len(warnings)} note(s){hidden} "
+        f"in {len(banks)} banks",
+        err=True,
+    )
+    if warnings:
+        raise SystemExit(1)

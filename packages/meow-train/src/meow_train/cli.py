@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -16,9 +17,11 @@ from meow_model import load_pretrained as load_numpy
 from meow_model.pytorch import load_pretrained, pick_device
 from meow_rules import MISO, REPORT_SUITES, SUITES, PersonaError, load_persona
 from meow_train.__about__ import __version__
+from meow_train.compare import CompareError, compare_reports, read_report
 from meow_train.config import TrainConfig
 from meow_train.dataset import DatasetError, load_dataset
 from meow_train.evaluate import DEFAULT_SAMPLING, evaluate_suites, format_report
+from meow_train.plot import PlotError, plot_run
 from meow_train.run_dir import RunDirError, saved_config
 from meow_train.state import StateError
 from meow_train.tokenizer_fit import fit_tokenizer
@@ -212,6 +215,11 @@ def run_cmd(**opts: object) -> None:
         raise click.ClickException(f"cannot write{where}: {exc.strerror or exc}") from None
     if result.interrupted:
         sys.exit(130)
+    if int(os.environ.get("RANK", "0")) == 0:  # one plot per run, by the main process
+        try:
+            click.echo(f"training curves: {plot_run(cfg.out)}", err=True)
+        except PlotError as exc:
+            click.echo(f"no training plot: {exc}", err=True)
 
 
 def _resumed_options(opts: dict[str, object]) -> dict[str, object]:
@@ -331,3 +339,29 @@ def eval_cmd(model_dir: Path, persona: Path | None, samples: int, temperature: f
             f"cannot write the report to {out}: {exc} (choose another path with --json)"
         ) from None
     click.echo(f"report written to {out}")
+
+
+@main.command("plot")
+@click.argument("run_dir", type=_PATH)
+@click.option("--out", type=_PATH, help="PNG to write (default: RUN_DIR/training.png).")
+def plot_cmd(run_dir: Path, out: Path | None) -> None:
+    """Draw a run's loss, val loss, learning rate and held-out pass rates (per category) as a PNG."""
+    try:
+        click.echo(f"wrote {plot_run(run_dir, out)}")
+    except PlotError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command("compare")
+@click.argument("run_a", type=_PATH)
+@click.argument("run_b", type=_PATH)
+def compare_cmd(run_a: Path, run_b: Path) -> None:
+    """Print two runs' eval reports side by side (run dirs, model dirs or eval.json files)."""
+    try:
+        a, b = read_report(run_a), read_report(run_b)
+    except CompareError as exc:
+        raise click.ClickException(str(exc)) from None
+    label_a, label_b = (p.parent.name if p.is_file() else p.name for p in (run_a, run_b))
+    if label_a == label_b:
+        label_a, label_b = str(run_a), str(run_b)
+    click.echo(compare_reports(a, b, label_a, label_b))

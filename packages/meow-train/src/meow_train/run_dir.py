@@ -25,6 +25,7 @@ from meow_train.config import TrainConfig
 from meow_train.state import STATE_DIR
 
 MARKER_FILE = "meow-run.json"
+ELASTIC_RESTART_COUNT, ELASTIC_RUN_ID = "TORCHELASTIC_RESTART_COUNT", "TORCHELASTIC_RUN_ID"
 LOCK_FILE = ".lock"
 CONFIG_FILE = "train_config.json"
 # What a resumed run may change: when to stop, how often to report, where to run. Everything
@@ -137,10 +138,30 @@ def prepare_run_dir(run_dir: Path, resume: bool, force: bool) -> None:
             else:
                 path.unlink()
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / MARKER_FILE).write_text(
-        json.dumps({"kind": "meow-train run", "meow_train_version": __version__}) + "\n",
-        encoding="utf-8",
+    marker = {"kind": "meow-train run", "meow_train_version": __version__}
+    if job := os.environ.get(ELASTIC_RUN_ID):
+        marker["torchelastic_run_id"] = job
+    (run_dir / MARKER_FILE).write_text(json.dumps(marker) + "\n", encoding="utf-8")
+
+
+def elastic_restart_can_resume(run_dir: Path) -> bool:
+    """True when torchrun restarted this job's workers and the job's own run has a saved state.
+
+    torchrun (`--max-restarts N`) restarts every worker with the same command line after one
+    dies; the restarted workers continue the run their first attempt started (recorded in
+    the run's marker with torchrun's run id) instead of refusing its directory.
+    """
+    if int(os.environ.get(ELASTIC_RESTART_COUNT, "0")) < 1:
+        return False
+    try:
+        marker = json.loads((run_dir / MARKER_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    same_job = marker.get("torchelastic_run_id") == os.environ.get(ELASTIC_RUN_ID)
+    has_state = (run_dir / STATE_DIR / "state.json").is_file() or any(
+        run_dir.glob(f".{STATE_DIR}-old-*")
     )
+    return same_job and has_state
 
 
 def saved_config(run_dir: Path) -> dict:

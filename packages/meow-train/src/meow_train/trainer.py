@@ -47,6 +47,7 @@ from meow_train.run_dir import (
     RunLock,
     check_resume_config,
     check_run_dir,
+    elastic_restart_can_resume,
     portable_config,
     prepare_run_dir,
     relative_to_run,
@@ -138,6 +139,12 @@ def _train(
 ) -> TrainResult:
     run_dir = Path(cfg.out)
     persona = load_persona(cfg.persona) if cfg.persona else MISO
+    if not resume and elastic_restart_can_resume(run_dir):
+        resume = True  # torchrun --max-restarts brought the job back: go on from the last state
+        if world.is_main:  # said even with --quiet: it explains the repeated steps in the log
+            print(
+                f"torchrun restart: resuming {run_dir} from its last saved state", file=sys.stderr
+            )
     if world.is_main:
         check_run_dir(run_dir, resume, force)  # before the lock file is created in it
     with RunLock(run_dir) if world.is_main else nullcontext():
@@ -252,7 +259,10 @@ def _setup(
     describe = _describe(cfg, run_dir, persona, dataset, model, device, autocast_dtype, world)
     describe["dropped_too_long"] = {"train": train_data.dropped, "val": val_data.dropped}
     _announce(cfg, world, quiet, describe, model, device, tokenizer, train_data, val_data)
-    metrics = (run_dir / METRICS_FILE).open("a", encoding="utf-8") if world.is_main else None
+    # line-buffered: each row is on disk as soon as it is logged, for anyone watching the run
+    metrics = (
+        (run_dir / METRICS_FILE).open("a", encoding="utf-8", buffering=1) if world.is_main else None
+    )
     if resumed_changes:
         changed = {name: {"was": was, "now": now} for name, (was, now) in resumed_changes.items()}
         _log(metrics, {"event": "resume", "step": state.step, "changed": changed})
@@ -534,6 +544,7 @@ class _Evaluator:
                 "event": "eval",
                 **score,
                 "checks": report["checks"],
+                "categories": {c: r["pass_rate"] for c, r in report["categories"].items()},
                 "elapsed_s": state.elapsed,
             },
         )
