@@ -6,7 +6,6 @@ model makes "busy" and "disconnected mid-stream" observable without timing assum
 """
 
 import json
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +20,7 @@ openai = pytest.importorskip("openai")
 
 from meow_chat import ServeConfig, bundled_model_dir, create_app  # noqa: E402
 from meow_chat.cli import run  # noqa: E402
+from meow_chat.serve_cli import listen  # noqa: E402
 from meow_model import NumpyModel, Pretrained, load_pretrained  # noqa: E402
 from meow_rules import check  # noqa: E402
 
@@ -31,7 +31,7 @@ class LiveServer:
     """A uvicorn server for `app` on a free loopback port, in a background thread."""
 
     def __init__(self, app):
-        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock = listen("127.0.0.1", 0)
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         self.app = app
         self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
@@ -401,3 +401,14 @@ def test_serve_is_a_subcommand_and_a_prompt_can_still_say_serve(capsys):
     with pytest.raises(SystemExit):
         run(["--seed", "0", "--", "serve"])
     assert capsys.readouterr().out.strip()  # Miso answered the word "serve"
+
+
+def test_the_listening_socket_is_tcp_so_replies_are_not_held_by_nagle():
+    """asyncio sets TCP_NODELAY on accepted connections only when the listener says TCP."""
+    import socket
+
+    sock = listen("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP and sock.getsockname()[1] > 0
+    finally:
+        sock.close()
