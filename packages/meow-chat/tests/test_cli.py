@@ -8,8 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 import meow_model
-from meow_chat import __version__, bundled_model_dir
+from meow_chat import ChatSession, __version__, bundled_model_dir
 from meow_chat.cli import main
+from meow_model import SamplingConfig
 
 
 @pytest.fixture
@@ -230,3 +231,17 @@ def test_torch_backend_without_torch_is_a_one_line_error(runner, tiny_model_dir)
 def test_a_gpu_device_needs_the_torch_backend(runner, tiny_model_dir):
     result = runner.invoke(main, ["--model", str(tiny_model_dir), "--device", "cuda", "hi"])
     assert result.exit_code == 2 and "needs --backend torch" in result.output
+
+
+def test_the_interactive_chat_names_the_character_the_model_is(tiny_model_dir, monkeypatch, capsys):
+    from dataclasses import replace as dc_replace
+
+    from meow_chat.cli import _interactive
+
+    session = ChatSession.open(tiny_model_dir, SamplingConfig(seed=0, max_new_tokens=3))
+    session.pretrained = dc_replace(session.pretrained, meta={"persona": "fern"})
+    lines = iter(["hello", "quit"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    _interactive(session)
+    out = capsys.readouterr().out
+    assert out.startswith("fern is listening.") and "fern: " in out and "miso" not in out

@@ -157,6 +157,7 @@ def test_resume_takes_the_saved_config_and_refuses_conflicting_flags(dataset, tm
              "--batch-size", "16", "--eval-every", "4", "--eval-limit", "4", "--lr", "0.002"]  # fmt: skip
     first = runner.invoke(main, [*base, *small, "--steps", "4"])
     assert first.exit_code == 0
+    assert "warning: only" in first.output and "meow-data generate --n 20000" in first.output
     if importlib.util.find_spec("matplotlib"):  # the run draws its curves at the end
         assert (out / "training.png").is_file() and "training curves:" in first.output
     else:

@@ -171,7 +171,8 @@ def _batch(session: ChatSession, as_json: bool) -> None:
 def _interactive(session: ChatSession) -> None:
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401 - gives input() line editing and history where available
-    click.echo("miso is listening. type quit, exit or press ctrl-d to leave.")
+    name = str(session.pretrained.meta.get("persona") or "miso")  # the character the model is
+    click.echo(f"{name} is listening. type quit, exit or press ctrl-d to leave.")
     while True:
         try:
             prompt = input("you: ").strip()
@@ -182,7 +183,7 @@ def _interactive(session: ChatSession) -> None:
             continue
         if prompt.lower() in EXIT_WORDS:
             return
-        click.echo("miso: ", nl=False)
+        click.echo(f"{name}: ", nl=False)
         try:
             for piece in session.stream(prompt):
                 click.echo(piece, nl=False)

@@ -10,6 +10,7 @@ A new character starts with `scaffold_character` (`meow-data init`) and is check
 
 from meow_data.__about__ import __version__
 from meow_data.banks import BankError, CategoryBank, default_banks_dir, load_banks
+from meow_data.card import dataset_card, write_dataset_card
 from meow_data.dataset import (
     DATASET_FILES,
     FORMAT_VERSION,
@@ -39,6 +40,7 @@ __all__ = [
     "ScaffoldError",
     "Stats",
     "__version__",
+    "dataset_card",
     "dataset_stats",
     "default_banks_dir",
     "distinct_n",
@@ -51,4 +53,5 @@ __all__ = [
     "split_by_prompt",
     "validate",
     "write_dataset",
+    "write_dataset_card",
 ]

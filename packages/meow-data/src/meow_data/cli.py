@@ -11,6 +11,7 @@ import click
 
 from meow_data.__about__ import __version__
 from meow_data.banks import BankError, load_banks
+from meow_data.card import write_dataset_card
 from meow_data.dataset import DatasetExistsError, write_dataset
 from meow_data.generate import MAX_SAMPLES, GenerateConfig, generate
 from meow_data.lint import lint_banks
@@ -237,3 +238,14 @@ def lint_cmd(persona_path: Path | None, banks_dir: Path | None, notes: bool) -> 
     )
     if warnings:
         raise SystemExit(1)
+
+
+@main.command("card")
+@click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace an existing DATASET_CARD.md.")
+def card_cmd(directory: Path, force: bool) -> None:
+    """Write DIRECTORY/DATASET_CARD.md (Hub front matter) from the dataset's manifest."""
+    try:
+        click.echo(f"wrote {write_dataset_card(directory, force)}")
+    except (FileNotFoundError, FileExistsError, ValueError, KeyError) as exc:
+        raise click.ClickException(str(exc)) from None

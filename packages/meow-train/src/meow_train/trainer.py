@@ -59,6 +59,7 @@ from meow_train.topic_head import TrainModule
 
 TOKENIZER_FILE = "tokenizer.json"
 METRICS_FILE = "metrics.jsonl"
+SMALL_DATASET = 1000  # below this many training samples a run is warned that it will memorise
 # With only a time budget, the schedule's length is unknown until the first steps are timed:
 # they run on a provisional cosine this long, then the length is fixed from the measured speed,
 # allowing this fraction of extra time for the periodic evaluations.
@@ -316,6 +317,10 @@ def _announce(cfg: TrainConfig, world: World, quiet: bool, describe: dict[str, A
     if train_data.dropped or val_data.dropped:
         print(f"left out {train_data.dropped} train / {val_data.dropped} val samples whose prompt fills the "
               f"whole {cfg.max_seq_len}-token context", file=sys.stderr)  # fmt: skip
+    if len(train_data) < SMALL_DATASET:
+        print(f"warning: only {len(train_data)} training samples: the model will learn these sentences, "
+              f"not the character; generate {SMALL_DATASET * 20:,} or more "
+              f"(meow-data generate --n {SMALL_DATASET * 20})", file=sys.stderr)  # fmt: skip
     if not quiet:
         print(
             f"training {model.num_parameters() / 1e6:.2f}M parameters on {device} ({describe['precision']}, "
