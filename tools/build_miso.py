@@ -22,12 +22,20 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from model_card import model_card
+from model_card import CURVES, model_card
 
 from meow_data import GenerateConfig, generate, write_dataset
 from meow_model import Pretrained, SamplingConfig, generate_batch
 from meow_model.pytorch import load_pretrained, save_pretrained
-from meow_train import TrainConfig, evaluate_suites, format_report, load_dataset, train
+from meow_train import (
+    PlotError,
+    TrainConfig,
+    evaluate_suites,
+    format_report,
+    load_dataset,
+    plot_run,
+    train,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE = ROOT / "packages" / "meow-chat" / "src" / "meow_chat" / "miso"
@@ -136,7 +144,15 @@ def build(args: argparse.Namespace) -> dict:
         "eval_bundled": _summary(fp16),
     }
     save_pretrained(half.model, half.tokenizer, args.out, meta=meta, dtype=torch.float16)
-    card = model_card(meta, manifest, list(zip(SHOWCASE, (r.text for r in showcase), strict=True)))
+    try:
+        plot_run(run_dir, args.out / CURVES)
+        curves = True
+    except PlotError as exc:
+        print(f"no training curves on the card: {exc}", file=sys.stderr)
+        curves = False
+    card = model_card(
+        meta, manifest, list(zip(SHOWCASE, (r.text for r in showcase), strict=True)), curves
+    )
     (args.out / "MODEL_CARD.md").write_text(card, encoding="utf-8")
     (args.work / "eval_bundled.json").write_text(
         json.dumps(fp16, indent=2) + "\n", encoding="utf-8"

@@ -13,7 +13,12 @@ SUITE_TITLES = {
 }
 
 
-def model_card(meta: dict, manifest: dict, showcase: list[tuple[str, str]]) -> str:
+CURVES = "training.png"  # meow-train plot of the run, copied beside the weights
+
+
+def model_card(
+    meta: dict, manifest: dict, showcase: list[tuple[str, str]], curves: bool = False
+) -> str:
     tc, build = meta["train_config"], meta["build"]
     fp16, fp32 = meta["eval_bundled"]["suites"], meta["eval_fp32"]["suites"]
     report = fp16["report"]
@@ -46,6 +51,14 @@ def model_card(meta: dict, manifest: dict, showcase: list[tuple[str, str]]) -> s
         "that suite is never reported below",
         f"- versions: {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}",
         "",
+        *(
+            [
+                f"![training curves: loss, val loss, learning rate, selection pass rate]({CURVES})",
+                "",
+            ]
+            if curves
+            else []
+        ),
         "## Evaluation",
         "",
         f"{report['samples_per_prompt']} samples per prompt at meow-chat's defaults (temperature "

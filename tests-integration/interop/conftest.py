@@ -32,21 +32,22 @@ def greedy_replies(miso, report_prompts) -> dict[str, str]:
     return {p: generate(miso.model, miso.tokenizer, p, GREEDY).text for p in report_prompts}
 
 
+def export_bundle(folder: Path, fmt: str, outputs: dict[str, str]) -> Path:
+    """Export the bundled Miso with the real `meow-model export`, once per (name, dtype)."""
+    for name, dtype in outputs.items():
+        cli("meow-model", "export", bundled_model_dir(), "--format", fmt, "--out", folder / name,
+            "--dtype", dtype)  # fmt: skip
+    return folder
+
+
 @pytest.fixture(scope="session")
 def hf_exports(tmp_path_factory) -> Path:
     """The bundled Miso as Hugging Face directories hf/ (float32) and hf16/ (float16)."""
-    out = tmp_path_factory.mktemp("hf")
-    for name, dtype in (("hf", "float32"), ("hf16", "float16")):
-        cli("meow-model", "export", bundled_model_dir(), "--format", "hf", "--out", out / name,
-            "--dtype", dtype)  # fmt: skip
-    return out
+    return export_bundle(tmp_path_factory.mktemp("hf"), "hf", {"hf": "float32", "hf16": "float16"})
 
 
 @pytest.fixture(scope="session")
 def gguf_exports(tmp_path_factory) -> Path:
     """The bundled Miso as miso.gguf (float32) and miso-f16.gguf, each with its Modelfile."""
-    out = tmp_path_factory.mktemp("gguf")
-    for name, dtype in (("miso.gguf", "float32"), ("miso-f16.gguf", "float16")):
-        cli("meow-model", "export", bundled_model_dir(), "--format", "gguf", "--out", out / name,
-            "--dtype", dtype)  # fmt: skip
-    return out
+    outputs = {"miso.gguf": "float32", "miso-f16.gguf": "float16"}
+    return export_bundle(tmp_path_factory.mktemp("gguf"), "gguf", outputs)

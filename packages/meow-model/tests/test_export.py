@@ -83,9 +83,15 @@ def test_hf_export_in_half_precision_rounds_each_weight_once(tmp_path, model_dir
 
 
 def test_the_model_card_of_the_model_directory_is_carried_over(tmp_path, model_dir):
-    (model_dir / "MODEL_CARD.md").write_text("# Rex\n\nA dog of few words.\n")
-    card = (export_hf(model_dir, tmp_path / "hf") / "README.md").read_text()
+    (model_dir / "MODEL_CARD.md").write_text(
+        "# Rex\n\nA dog of few words.\n![curves](training.png)\n"
+    )
+    (model_dir / "training.png").write_bytes(b"\x89PNG fake")
+    out = export_hf(model_dir, tmp_path / "hf")
+    card = (out / "README.md").read_text()
     assert "A dog of few words." in card and "apply_chat_template" in card
+    assert (out / "training.png").read_bytes() == b"\x89PNG fake"  # the card's image comes along
+    export_hf(model_dir, out, force=True)  # and counts as the export's own file
 
 
 def test_an_existing_output_needs_force_and_force_replaces_only_an_earlier_export(

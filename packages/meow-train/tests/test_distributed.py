@@ -67,7 +67,7 @@ def _workers(parent: int) -> dict[int, int]:
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the workers in /proc")
 def test_a_killed_worker_is_restarted_and_training_resumes_to_the_same_curve(dataset, tmp_path):
-    """torchrun --max-restarts 1: SIGKILL rank 1 mid-run; the job resumes and ends as if unbroken."""
+    """torchrun --max-restarts: SIGKILL rank 1 mid-run; the job resumes and ends as if unbroken."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     args = [*ARGS, "--steps", "300", "--eval-every", "50"]  # later flags win: a checkpoint every 50
     # --standalone: a free rendezvous port of its own, so no run collides with another
@@ -88,7 +88,8 @@ def test_a_killed_worker_is_restarted_and_training_resumes_to_the_same_curve(dat
 
     broken = tmp_path / "broken"
     job = subprocess.Popen(
-        [*torchrun, "--max-restarts", "1", "-m", "meow_train", "run",
+        # spare restarts: on a loaded machine a restarted group can fail its own rendezvous once
+        [*torchrun, "--max-restarts", "3", "-m", "meow_train", "run",
          "--data", str(dataset), "--out", str(broken), *args],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip

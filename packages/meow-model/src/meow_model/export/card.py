@@ -8,6 +8,7 @@ from typing import Any
 from meow_model.config import ModelConfig
 
 CARD_FILE = "MODEL_CARD.md"
+CURVES_FILE = "training.png"  # a model card may show the run's curves; an export copies them
 
 FRONT_MATTER = """---
 library_name: transformers

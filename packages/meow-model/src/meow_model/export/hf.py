@@ -9,6 +9,7 @@ than through `save_pretrained`, so the export needs no PyTorch and loads in tran
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from meow_model.__about__ import __version__
 from meow_model.atomic_dir import staged_directory
 from meow_model.config import ModelConfig
 from meow_model.directory import read_directory
-from meow_model.export.card import model_card
+from meow_model.export.card import CURVES_FILE, model_card
 from meow_model.export.output import (
     MARKER_FILE,
     ExportError,
@@ -58,6 +59,8 @@ def export_hf(
         _write_json(staging / "tokenizer_config.json", tokenizer_config(config))
         _write_json(staging / "special_tokens_map.json", special_tokens_map())
         card = model_card(model_dir, config, source.meta, out.name)
+        if (curves := model_dir / CURVES_FILE).is_file():  # the card shows the training curves
+            shutil.copyfile(curves, staging / CURVES_FILE)
         (staging / "README.md").write_text(card, encoding="utf-8")
         _write_json(
             staging / MARKER_FILE,
