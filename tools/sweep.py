@@ -45,6 +45,14 @@ CONFIGS = {
         "ffn_dim": 448,
         "topic_loss_weight": 1.0,
     },
+    "1.0M-120k-topic": {
+        "n": 120_000,
+        "d_model": 128,
+        "n_layers": 4,
+        "n_heads": 4,
+        "ffn_dim": 352,
+        "topic_loss_weight": 1.0,
+    },
     "1.6M-200k-topic": {
         "n": 200_000,
         "d_model": 160,
