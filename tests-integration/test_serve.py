@@ -39,14 +39,15 @@ class ServeProcess:
         assert "is listening on http://" in line, line + self.proc.stderr.read()
         self.url = line.split("listening on ")[1].split()[0]
         deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.url}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
+        while not self._healthy():
             assert time.monotonic() < deadline, "no healthy /health within 60 s"
             time.sleep(0.02)
+
+    def _healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/health").status_code == 200
+        except httpx.TransportError:  # not listening yet
+            return False
 
     def stop(self) -> str:
         self.proc.terminate()

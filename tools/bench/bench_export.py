@@ -64,6 +64,20 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def _agreement(
+    library: str, miso, prompts, ours, results, logits_of, greedy_of
+) -> list[tuple[str, str]]:
+    """Largest |logit difference| from meow-model over every position, and identical greedy replies."""
+    worst, same = 0.0, 0
+    for prompt in prompts:
+        ids = miso.tokenizer.encode_chat(prompt).ids
+        ours_logits = miso.model.forward(np.array([ids]))[0]
+        worst = max(worst, float(np.abs(logits_of(ids) - ours_logits).max()))
+        same += greedy_of(ids).strip() == ours[prompt]
+    results[library] = {"max_abs_logit_diff": worst, "greedy_identical": same}
+    return [(library, f"max |logit diff| {worst:.1e}, greedy identical {same}/{len(prompts)}")]
+
+
 def _transformers(path, miso, prompts, ours, results) -> list[tuple[str, str]]:
     try:
         import torch
@@ -72,32 +86,20 @@ def _transformers(path, miso, prompts, ours, results) -> list[tuple[str, str]]:
         return [("transformers", "skipped (not installed)")]
     tokenizer = transformers.AutoTokenizer.from_pretrained(path)
     model = transformers.AutoModelForCausalLM.from_pretrained(path).eval()
-    worst, same = 0.0, 0
-    for prompt in prompts:
-        ids = miso.tokenizer.encode_chat(prompt).ids
-        with torch.no_grad():
-            logits = model(torch.tensor([ids])).logits[0].numpy()
-            out = model.generate(
-                torch.tensor([ids]),
-                do_sample=False,
-                max_new_tokens=64,
-                attention_mask=torch.ones(1, len(ids), dtype=torch.long),
-            )
-        worst = max(worst, float(np.abs(logits - miso.model.forward(np.array([ids]))[0]).max()))
-        same += (
-            tokenizer.decode(out[0, len(ids) :], skip_special_tokens=True).strip() == ours[prompt]
-        )
-    results["transformers"] = {
-        "version": transformers.__version__,
-        "max_abs_logit_diff": worst,
-        "greedy_identical": same,
-    }
-    return [
-        (
-            f"transformers {transformers.__version__}",
-            f"max |logit diff| {worst:.1e}, greedy identical {same}/{len(prompts)}",
-        )
-    ]
+
+    @torch.no_grad()
+    def logits_of(ids: list[int]) -> np.ndarray:
+        return model(torch.tensor([ids])).logits[0].numpy()
+
+    @torch.no_grad()
+    def greedy_of(ids: list[int]) -> str:
+        batch = torch.tensor([ids])
+        out = model.generate(batch, do_sample=False, max_new_tokens=64,
+                             attention_mask=torch.ones_like(batch))  # fmt: skip
+        return tokenizer.decode(out[0, len(ids) :], skip_special_tokens=True)
+
+    name = f"transformers {transformers.__version__}"
+    return _agreement(name, miso, prompts, ours, results, logits_of, greedy_of)
 
 
 def _llama_cpp(path, miso, prompts, ours, results) -> list[tuple[str, str]]:
@@ -115,25 +117,16 @@ def _llama_cpp(path, miso, prompts, ours, results) -> list[tuple[str, str]]:
         type_v=llama_cpp.GGML_TYPE_F32,
         verbose=False,
     )
-    worst, same = 0.0, 0
-    for prompt in prompts:
-        ids = miso.tokenizer.encode_chat(prompt).ids
+
+    def logits_of(ids: list[int]) -> np.ndarray:
         llm.reset()
         llm.eval(ids)
-        logits = np.asarray(llm.scores[: len(ids)])
-        worst = max(worst, float(np.abs(logits - miso.model.forward(np.array([ids]))[0]).max()))
-        text = llm.create_completion(
-            prompt=ids, max_tokens=64, temperature=0.0, top_k=1, repeat_penalty=1.0
-        )["choices"][0]["text"]
-        same += text.strip() == ours[prompt]
-    results["llama_cpp"] = {
-        "version": llama_cpp.__version__,
-        "max_abs_logit_diff": worst,
-        "greedy_identical": same,
-    }
-    return [
-        (
-            f"llama-cpp-python {llama_cpp.__version__}",
-            f"max |logit diff| {worst:.1e}, greedy identical {same}/{len(prompts)}",
-        )
-    ]
+        return np.asarray(llm.scores[: len(ids)])
+
+    def greedy_of(ids: list[int]) -> str:
+        out = llm.create_completion(prompt=ids, max_tokens=64, temperature=0.0, top_k=1,
+                                    repeat_penalty=1.0)  # fmt: skip
+        return out["choices"][0]["text"]
+
+    name = f"llama-cpp-python {llama_cpp.__version__}"
+    return _agreement(name, miso, prompts, ours, results, logits_of, greedy_of)
