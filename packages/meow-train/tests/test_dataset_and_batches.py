@@ -3,11 +3,12 @@
 import json
 
 import pytest
+import torch
 
-from meow_model import MISO_ID
+from meow_model import BOS_ID, MISO_ID, PAD_ID, SPECIAL_TOKENS, USER_ID
 from meow_model.pytorch import IGNORE_INDEX
 from meow_train import DatasetError, fit_tokenizer, load_dataset
-from meow_train.batches import collate, epoch_batches, shard
+from meow_train.batches import collate, epoch_batches, noisy_prompts, shard
 from meow_train.dataset import encode, targets_for
 
 
@@ -109,3 +110,39 @@ def test_collate_pads_and_masks(encoded):
         assert (targets[row, : start - 1] == IGNORE_INDEX).all()
         assert inputs[row, start - 1] == MISO_ID and targets[row, start - 1] == ids[start]
         assert (targets[row, n:] == IGNORE_INDEX).all()
+
+
+def _noisy(encoded, rate, seed=0):
+    rows = list(range(len(encoded)))
+    inputs, _ = collate(encoded, rows)
+    starts = [encoded.reply_starts[i] for i in rows]
+    out = noisy_prompts(inputs, starts, rate, 300, torch.Generator().manual_seed(seed))
+    return inputs, out, starts
+
+
+def test_prompt_noise_touches_only_the_prompt_text(encoded):
+    inputs, out, starts = _noisy(encoded, 0.5)
+    prompt_tokens = changed = 0
+    for row, start in enumerate(starts):
+        n = len(encoded.ids[row]) - 1
+        assert out[row, :2].tolist() == [BOS_ID, USER_ID]
+        assert out[row, start - 1] == MISO_ID
+        assert out[row, start - 1 :].tolist() == inputs[row, start - 1 :].tolist()  # reply, padding
+        assert (out[row, n:] == PAD_ID).all()
+        swapped = out[row, 2 : start - 1] != inputs[row, 2 : start - 1]
+        assert (out[row, 2 : start - 1][swapped] >= len(SPECIAL_TOKENS)).all()  # never a marker
+        prompt_tokens += start - 3
+        changed += int(swapped.sum())
+    assert (
+        0.4 < changed / prompt_tokens < 0.6
+    )  # (a draw can repeat the same id: a little under 0.5)
+
+
+def test_prompt_noise_is_off_at_zero_and_repeatable_from_its_generator(encoded):
+    inputs, off, _ = _noisy(encoded, 0.0)
+    assert torch.equal(inputs, off)
+    _, first, _ = _noisy(encoded, 0.1, seed=3)
+    _, again, _ = _noisy(encoded, 0.1, seed=3)
+    _, other, _ = _noisy(encoded, 0.1, seed=4)
+    assert torch.equal(first, again) and not torch.equal(first, other)
+    assert not torch.equal(first, inputs)

@@ -61,21 +61,21 @@ class _StopAfter:
         return self.checks >= self.n
 
 
-@pytest.mark.parametrize("topic_loss_weight", [0.0, 1.0])
+@pytest.mark.parametrize(
+    "extras", [{}, {"topic_loss_weight": 1.0}, {"prompt_noise": 0.15}], ids=["lm", "topic", "noise"]
+)
 def test_interrupted_run_resumes_on_the_same_loss_curve(
-    dataset, tmp_path, tiny, monkeypatch, topic_loss_weight
+    dataset, tmp_path, tiny, monkeypatch, extras
 ):
     full = tmp_path / "full"
-    train(tiny(dataset, full, topic_loss_weight=topic_loss_weight), quiet=True)
+    train(tiny(dataset, full, **extras), quiet=True)
 
     part = tmp_path / "part"
     monkeypatch.setattr(trainer_module, "_StopRequest", lambda: _StopAfter(27))
-    stopped = train(tiny(dataset, part, topic_loss_weight=topic_loss_weight), quiet=True)
+    stopped = train(tiny(dataset, part, **extras), quiet=True)
     assert stopped.interrupted and stopped.steps == 27
     monkeypatch.undo()
-    resumed = train(
-        tiny(dataset, part, topic_loss_weight=topic_loss_weight), resume=True, quiet=True
-    )
+    resumed = train(tiny(dataset, part, **extras), resume=True, quiet=True)
     assert resumed.steps == 40 and not resumed.interrupted
     a, b = losses(full), losses(part)
     assert sorted(a) == sorted(b) == list(range(1, 41))
@@ -109,6 +109,21 @@ def test_bad_config_is_refused(dataset, tmp_path, tiny):
         tiny(dataset, tmp_path, steps=None)
     with pytest.raises(ValueError, match="precision"):
         tiny(dataset, tmp_path, precision="fp8")
+    for rate in (-0.1, 1.0):
+        with pytest.raises(ValueError, match=r"prompt_noise must be in \[0, 1\)"):
+            tiny(dataset, tmp_path, prompt_noise=rate)
+
+
+def test_prompt_noise_changes_training_but_not_what_is_scored(dataset, tmp_path, tiny):
+    clean, noisy = tmp_path / "clean", tmp_path / "noisy"
+    train(tiny(dataset, clean), quiet=True)
+    train(tiny(dataset, noisy, prompt_noise=0.3), quiet=True)
+    a, b = losses(clean), losses(noisy)
+    assert sorted(a) == sorted(b)
+    assert a[1] == pytest.approx(b[1], rel=0.2)  # same targets, same start
+    assert any(abs(a[s] - b[s]) > 1e-4 for s in a)  # but other inputs
+    saved = json.loads((noisy / "train_config.json").read_text())
+    assert saved["prompt_noise"] == 0.3
 
 
 def test_resume_recovers_a_state_swap_cut_between_renames(dataset, tmp_path, tiny, monkeypatch):
@@ -159,6 +174,21 @@ def test_a_second_run_into_a_locked_directory_is_refused(dataset, tmp_path, tiny
                 train(tiny(dataset, out, steps=6, eval_every=6), quiet=True, **kwargs)
     assert (out / "metrics.jsonl").read_text() == metrics, "the running run's files are untouched"
     train(tiny(dataset, out, steps=6, eval_every=6), resume=True, quiet=True)  # free again
+
+
+def test_a_run_that_has_not_saved_yet_is_reported_busy_whatever_the_flags(dataset, tmp_path, tiny):
+    """Its directory holds only the lock: busy comes first, not 'nothing to resume' or 'exists'."""
+    out = tmp_path / "run"
+    with RunLock(out):  # a run still starting up: no state, no checkpoint yet
+        (out / "meow-run.json").write_text("{}")
+        for kwargs in ({}, {"force": True}, {"resume": True}):
+            with pytest.raises(
+                RunDirError, match=rf"in use by another training run \(pid {os.getpid()}\)"
+            ):
+                train(tiny(dataset, out, steps=6, eval_every=6), quiet=True, **kwargs)
+    assert sorted(p.name for p in out.iterdir()) == [".lock", "meow-run.json"], "nothing touched"
+    with pytest.raises(RunDirError, match="nothing to resume"):  # released: the real answer
+        train(tiny(dataset, out, steps=6, eval_every=6), resume=True, quiet=True)
 
 
 def test_a_longer_resume_is_logged_and_a_conflicting_one_refused(dataset, tmp_path, tiny):

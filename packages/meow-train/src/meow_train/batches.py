@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from meow_model import PAD_ID
+from meow_model import PAD_ID, SPECIAL_TOKENS
 from meow_model.pytorch import IGNORE_INDEX
 from meow_train.dataset import Encoded, targets_for
 
@@ -48,6 +48,32 @@ def collate(data: Encoded, indices: list[int]) -> tuple[torch.Tensor, torch.Tens
         inputs[row, : len(ids) - 1] = torch.tensor(ids[:-1])
         targets[row, : len(ids) - 1] = torch.tensor(targets_for(ids, data.reply_starts[i]))
     return inputs, targets
+
+
+def noisy_prompts(
+    inputs: torch.Tensor,
+    reply_starts: list[int],
+    rate: float,
+    vocab_size: int,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """A copy of `inputs` with each prompt-text token swapped for a random ordinary token at `rate`.
+
+    Word dropout for a model that reads prompts nobody wrote for it: a word it never saw (or a
+    typo) becomes pieces it has no use for, so it learns to find the topic in the words around
+    them. Only the text between `<bos><user>` and `<miso>` changes: the chat markers, the reply and
+    the padding stay, and so do the targets (no loss is taken on prompt tokens).
+    """
+    if rate <= 0:
+        return inputs
+    rows, width = inputs.shape
+    positions = torch.arange(width).expand(rows, width)
+    ends = torch.tensor(reply_starts).unsqueeze(1) - 1  # the `<miso>` position
+    in_prompt = (positions >= 2) & (positions < ends)
+    hit = in_prompt & (torch.rand(rows, width, generator=generator) < rate)
+    first = len(SPECIAL_TOKENS)
+    random_ids = torch.randint(first, vocab_size, (rows, width), generator=generator)
+    return torch.where(hit, random_ids, inputs)
 
 
 def topic_batch(data: Encoded, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -115,6 +115,13 @@ def tokenizer_cmd(data_dir: Path, vocab_size: int, out: Path, force: bool) -> No
     help="Weight of the training-only topic head's loss (0: off).",
 )
 @click.option(
+    "--prompt-noise",
+    type=click.FloatRange(min=0, max=1, max_open=True),
+    default=_D["prompt_noise"],
+    show_default=True,
+    help="Share of prompt tokens replaced by random ones at each step (word dropout; 0: off).",
+)
+@click.option(
     "--d-model", type=click.IntRange(8, 1 << 14), default=_D["d_model"], show_default=True
 )
 @click.option(

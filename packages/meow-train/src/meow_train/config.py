@@ -29,6 +29,7 @@ class TrainConfig:
     weight_decay: float = 0.1
     grad_clip: float = 1.0
     topic_loss_weight: float = 0.0  # > 0: train the topic head alongside (see topic_head.py)
+    prompt_noise: float = 0.0  # share of prompt tokens swapped for random ones each step
     d_model: int = _ARCH["d_model"]
     n_layers: int = _ARCH["n_layers"]
     n_heads: int = _ARCH["n_heads"]
@@ -59,6 +60,8 @@ class TrainConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+        if not 0 <= self.prompt_noise < 1:
+            raise ValueError(f"prompt_noise must be in [0, 1), got {self.prompt_noise}")
         if not 0 <= self.min_lr_ratio <= 1:
             raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
         if self.batch_size < 1 or self.warmup_steps < 0 or self.eval_every < 1:

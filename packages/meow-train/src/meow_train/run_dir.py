@@ -57,18 +57,33 @@ class RunLock:
         self.path = run_dir / LOCK_FILE
         self._fd: int | None = None
 
+    @staticmethod
+    def refuse_if_held(run_dir: Path) -> None:
+        """Refuse a directory another run holds, without creating anything in it.
+
+        Checked before the other refusals, so a busy directory is reported as busy (and not as,
+        say, having nothing to resume because the other run has not saved yet).
+        """
+        try:
+            fd = os.open(run_dir / LOCK_FILE, os.O_RDONLY)
+        except OSError:
+            return  # no lock file (or none we may read): nobody holds it, or __enter__ will say
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise _in_use(run_dir, fd) from None
+        finally:
+            os.close(fd)  # closing drops the probe's own lock, if it got one
+
     def __enter__(self) -> RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
+            error = _in_use(self.path.parent, fd)
             os.close(fd)
-            raise RunDirError(
-                f"{self.path.parent} is in use by another training run (pid {holder}); "
-                "wait for it to finish or choose another --out"
-            ) from None
+            raise error from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
@@ -81,6 +96,14 @@ class RunLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+def _in_use(run_dir: Path, fd: int) -> RunDirError:
+    holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+    return RunDirError(
+        f"{run_dir} is in use by another training run (pid {holder}); "
+        "wait for it to finish or choose another --out"
+    )
 
 
 def check_run_dir(run_dir: Path, resume: bool, force: bool) -> list[Path]:

@@ -29,7 +29,7 @@ from meow_model import ChatTokenizer
 from meow_model.pytorch import IGNORE_INDEX, MeowForCausalLM, pick_device, save_pretrained
 from meow_rules import HARD_NEGATIVE, MISO, SELECTION, Persona, load_persona
 from meow_train.__about__ import __version__
-from meow_train.batches import collate, epoch_batches, shard, topic_batch
+from meow_train.batches import collate, epoch_batches, noisy_prompts, shard, topic_batch
 from meow_train.config import TrainConfig
 from meow_train.dataset import Dataset, DatasetError, Encoded, encode, load_dataset
 from meow_train.distributed import (
@@ -147,6 +147,7 @@ def _train(
                 f"torchrun restart: resuming {run_dir} from its last saved state", file=sys.stderr
             )
     if world.is_main:
+        RunLock.refuse_if_held(run_dir)  # a busy directory is busy, whatever else it lacks
         check_run_dir(run_dir, resume, force)  # before the lock file is created in it
     with RunLock(run_dir) if world.is_main else nullcontext():
         if world.is_main:
@@ -388,8 +389,9 @@ def _train_step(run: _Run, batch: list[int]) -> tuple[float, int]:
     for group in run.optimizer.param_groups:
         group["lr"] = lr_at(state.step, total, cfg.lr, cfg.warmup_steps, cfg.min_lr_ratio)
     indices = shard(batch, run.world.rank, run.world.size)
+    noise = torch.Generator().manual_seed((cfg.seed * 1_000_003 + state.step) * 64 + run.world.rank)
     loss, supervised = _step(run.net, run.module, run.optimizer, run.train_data, indices, cfg,
-                             run.device, run.autocast_dtype, run.world)  # fmt: skip
+                             run.device, run.autocast_dtype, run.world, noise)  # fmt: skip
     state.step += 1
     state.batch += 1
     state.tokens += supervised
@@ -464,9 +466,14 @@ def _step(
     device: torch.device,
     dtype: torch.dtype | None,
     world: World,
+    noise: torch.Generator,
 ) -> tuple[float, int]:
     """One optimizer step on this rank's rows; returns (global mean loss, global supervised tokens)."""
     inputs, targets = collate(data, indices)
+    if cfg.prompt_noise:
+        starts = [data.reply_starts[i] for i in indices]
+        vocab = module.model.config.vocab_size
+        inputs = noisy_prompts(inputs, starts, cfg.prompt_noise, vocab, noise)
     topic_pos, topics = topic_batch(data, indices)
     inputs, targets = inputs.to(device, non_blocking=True), targets.to(device, non_blocking=True)
     topic_pos, topics = topic_pos.to(device), topics.to(device)
