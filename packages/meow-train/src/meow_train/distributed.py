@@ -1,7 +1,7 @@
 """Data-parallel set-up for `torchrun`: gloo on CPU, NCCL on CUDA; single-process otherwise.
 
-Restarted workers get a clean slate. torchrun (>= 2.4) keeps one TCP store for the whole job and
-hands it to every attempt, but the default process group's keys carry no attempt number: after
+Restarted workers get a clean slate. torchrun shares its rendezvous TCP store with the workers and
+keeps it for every attempt, but the default process group's keys carry no attempt number: after
 `--max-restarts` brings the workers back, a rank can read the address its dead predecessor
 published and wait on it (gloo: "Connection refused" until its 30-minute timeout). On one machine
 (one torchrun agent, one restart count) each attempt's keys get their own prefix; across machines
