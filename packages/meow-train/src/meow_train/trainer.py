@@ -389,7 +389,11 @@ def _train_step(run: _Run, batch: list[int]) -> tuple[float, int]:
     for group in run.optimizer.param_groups:
         group["lr"] = lr_at(state.step, total, cfg.lr, cfg.warmup_steps, cfg.min_lr_ratio)
     indices = shard(batch, run.world.rank, run.world.size)
-    noise = torch.Generator().manual_seed((cfg.seed * 1_000_003 + state.step) * 64 + run.world.rank)
+    noise = None
+    if cfg.prompt_noise:  # one draw per (seed, step, rank): a resumed run repeats it exactly
+        noise = torch.Generator().manual_seed(
+            (cfg.seed * 1_000_003 + state.step) * 64 + run.world.rank
+        )
     loss, supervised = _step(run.net, run.module, run.optimizer, run.train_data, indices, cfg,
                              run.device, run.autocast_dtype, run.world, noise)  # fmt: skip
     state.step += 1
@@ -466,11 +470,11 @@ def _step(
     device: torch.device,
     dtype: torch.dtype | None,
     world: World,
-    noise: torch.Generator,
+    noise: torch.Generator | None,
 ) -> tuple[float, int]:
     """One optimizer step on this rank's rows; returns (global mean loss, global supervised tokens)."""
     inputs, targets = collate(data, indices)
-    if cfg.prompt_noise:
+    if noise is not None:
         starts = [data.reply_starts[i] for i in indices]
         vocab = module.model.config.vocab_size
         inputs = noisy_prompts(inputs, starts, cfg.prompt_noise, vocab, noise)
