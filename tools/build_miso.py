@@ -119,6 +119,11 @@ def build(args: argparse.Namespace) -> dict:
     start = time.perf_counter()
     result = train(cfg, force=args.force)
     wall = time.perf_counter() - start
+    if result.interrupted:  # Ctrl-C / SIGTERM: a half-trained model never replaces the bundle
+        print(f"training stopped at step {result.steps}; {args.out} is left as it was (the run "
+              f"is saved in {run_dir}: `meow-train run --resume --data {data_dir} --out {run_dir}` "
+              "finishes it)", file=sys.stderr)  # fmt: skip
+        raise SystemExit(130)
 
     train_replies = [e.output for e in load_dataset(data_dir).train]
     best = load_pretrained(run_dir / "best")
