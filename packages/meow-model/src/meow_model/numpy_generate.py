@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+from numpy.random import Generator, default_rng
 
 from meow_model.numpy_model import NumpyModel
 from meow_model.sampling import SamplingConfig, next_token, penalize_repeats
@@ -18,9 +19,9 @@ from meow_model.tokenizer import EOS_ID, PAD_ID
 BATCH_SIZE = 64  # rows per batch of generate_batch: NumPy gains little from wider batches
 
 
-def sampler(cfg: SamplingConfig, model: NumpyModel) -> np.random.Generator | None:
+def sampler(cfg: SamplingConfig, model: NumpyModel) -> Generator | None:
     """The random source of one generation call: seeded from `cfg.seed`, None when greedy."""
-    return None if cfg.greedy or cfg.seed is None else np.random.default_rng(cfg.seed)
+    return None if cfg.greedy or cfg.seed is None else default_rng(cfg.seed)
 
 
 def generate_ids(
@@ -50,7 +51,7 @@ def generate_ids(
 
 
 def generate_rows(
-    model: NumpyModel, rows: list[list[int]], cfg: SamplingConfig, rng: np.random.Generator | None
+    model: NumpyModel, rows: list[list[int]], cfg: SamplingConfig, rng: Generator | None
 ) -> list[tuple[list[int], bool]]:
     b, width = len(rows), max(len(r) for r in rows)
     total = min(width + cfg.max_new_tokens, model.config.max_seq_len)

@@ -11,6 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# Imported with this module, not through numpy's lazy `random` attribute at call time: threads
+# that touch that attribute first at the same moment (a server's first requests) can recurse in
+# numpy's lazy loader.
+from numpy.random import Generator, default_rng
+
 
 @dataclass(frozen=True)
 class SamplingConfig:
@@ -74,15 +79,13 @@ def filtered_probs(logits: np.ndarray, cfg: SamplingConfig) -> np.ndarray:
     return probs
 
 
-def next_token(
-    logits: np.ndarray, cfg: SamplingConfig, rng: np.random.Generator | None
-) -> np.ndarray:
+def next_token(logits: np.ndarray, cfg: SamplingConfig, rng: Generator | None) -> np.ndarray:
     """Pick one token per row of `logits` [B, V]; returns ids [B]."""
     if cfg.greedy:
         return logits.argmax(axis=-1)
     probs = filtered_probs(logits, cfg).astype(np.float64)
     probs /= probs.sum(axis=-1, keepdims=True)
-    rng = rng if rng is not None else np.random.default_rng()
+    rng = rng if rng is not None else default_rng()
     # inverse-CDF sampling: one uniform draw per row
     draws = rng.random((probs.shape[0], 1))
     picks = (np.cumsum(probs, axis=-1) < draws).sum(axis=-1)
