@@ -51,37 +51,21 @@ def lint_banks(banks: list[CategoryBank], persona: Persona, seed: int = 0) -> li
 
 
 def _thin(bank: CategoryBank) -> list[Finding]:
-    out = []
-    cores = len(set(bank.cores))
-    if cores < MIN_CORES:
-        out.append(
-            Finding(
-                bank.source,
-                "reply.cores",
-                f"only {cores} distinct replies; write at least {MIN_CORES}",
-            )
-        )
-    templates = len(set(bank.templates))
-    if templates < MIN_TEMPLATES:
-        out.append(
-            Finding(
-                bank.source,
-                "prompt.templates",
-                f"only {templates} prompt frames; write at least {MIN_TEMPLATES} in "
-                "different shapes (questions, statements, commands, long and short)",
-            )
-        )
+    """Too few distinct replies, prompt frames or slot values: (field, count, minimum, advice)."""
     values = {v for vs in bank.slots.values() for v in vs}
-    if len(values) < MIN_SLOT_VALUES:
-        out.append(
-            Finding(
-                bank.source,
-                "prompt.slots",
-                f"only {len(values)} distinct slot values; give at least "
-                f"{MIN_SLOT_VALUES} everyday words people use for this topic",
-            )
-        )
-    return out
+    checks = (
+        ("reply.cores", len(set(bank.cores)), MIN_CORES, "distinct replies; write at least {n}"),
+        ("prompt.templates", len(set(bank.templates)), MIN_TEMPLATES,
+         "prompt frames; write at least {n} in different shapes (questions, statements, "
+         "commands, long and short)"),
+        ("prompt.slots", len(values), MIN_SLOT_VALUES,
+         "distinct slot values; give at least {n} everyday words people use for this topic"),
+    )  # fmt: skip
+    return [
+        Finding(bank.source, field, f"only {count} " + advice.format(n=minimum))
+        for field, count, minimum, advice in checks
+        if count < minimum
+    ]
 
 
 def _unused_keywords(bank: CategoryBank, persona: Persona) -> list[Finding]:
