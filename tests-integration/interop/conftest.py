@@ -27,6 +27,13 @@ def report_prompts() -> list[str]:
 
 
 @pytest.fixture(scope="session")
+def typed_prompts(report_prompts) -> list[str]:
+    """The report prompts and a few typed the way people type: shouted, sentence case, padded."""
+    variants = [v for p in report_prompts[:20] for v in (p.upper(), p.capitalize(), f"  {p} \n")]
+    return report_prompts + variants
+
+
+@pytest.fixture(scope="session")
 def greedy_replies(miso, report_prompts) -> dict[str, str]:
     """meow-model's own greedy replies: what every other runtime must reproduce."""
     return {p: generate(miso.model, miso.tokenizer, p, GREEDY).text for p in report_prompts}

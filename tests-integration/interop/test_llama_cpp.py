@@ -41,12 +41,12 @@ def llm(gguf_exports):
     return open_gguf(gguf_exports / "miso.gguf")
 
 
-def test_the_file_carries_the_tokenizer_and_chat_template(llm, miso, report_prompts):
+def test_the_file_carries_the_tokenizer_and_chat_template(llm, miso, typed_prompts):
     assert llm.metadata["general.architecture"] == "llama"
     assert llm.metadata["tokenizer.chat_template"] == CHAT_TEMPLATE
     assert llm.n_vocab() == miso.tokenizer.vocab_size
-    for prompt in report_prompts:
-        rendered = f"<bos><user>{prompt}<miso>".encode()
+    for prompt in typed_prompts:
+        rendered = f"<bos><user>{miso.tokenizer.format_prompt(prompt)}<miso>".encode()
         ids = llm.tokenize(rendered, add_bos=False, special=True)
         assert ids == miso.tokenizer.encode_chat(prompt).ids, prompt
 
@@ -71,12 +71,13 @@ def test_greedy_replies_are_identical(llm, miso, report_prompts, greedy_replies)
 def test_the_chat_completion_api_uses_the_embedded_template(llm, greedy_replies, miso):
     from meow_model import SamplingConfig, generate
 
-    expected = generate(miso.model, miso.tokenizer, "hi miso", SamplingConfig(temperature=0))
-    answer = llm.create_chat_completion(
-        messages=[{"role": "user", "content": "hi miso"}], max_tokens=64, temperature=0.0,
-        top_k=1, repeat_penalty=1.0,
-    )  # fmt: skip
-    assert answer["choices"][0]["message"]["content"].strip() == expected.text
+    for typed in ("hi miso", "  HI Miso\n", "ARE YOU HUNGRY?"):  # the template lowercases too
+        expected = generate(miso.model, miso.tokenizer, typed, SamplingConfig(temperature=0))
+        answer = llm.create_chat_completion(
+            messages=[{"role": "user", "content": typed}], max_tokens=64, temperature=0.0,
+            top_k=1, repeat_penalty=1.0,
+        )  # fmt: skip
+        assert answer["choices"][0]["message"]["content"].strip() == expected.text, typed
     assert answer["choices"][0]["finish_reason"] == "stop"
 
 

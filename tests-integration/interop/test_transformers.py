@@ -32,9 +32,9 @@ def test_it_loads_as_plain_llama_with_no_custom_code(hf, miso):
     assert tokenizer.pad_token_id == 0 and len(tokenizer) == miso.tokenizer.vocab_size
 
 
-def test_apply_chat_template_gives_exactly_meow_models_ids(hf, miso, report_prompts):
+def test_apply_chat_template_gives_exactly_meow_models_ids(hf, miso, typed_prompts):
     tokenizer, _ = hf
-    for prompt in report_prompts:
+    for prompt in typed_prompts:
         assert chat_ids(tokenizer, prompt) == miso.tokenizer.encode_chat(prompt).ids, prompt
 
 

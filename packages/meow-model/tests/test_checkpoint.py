@@ -5,7 +5,15 @@ import json
 import pytest
 import torch
 
-from meow_model import MODEL_FILES, CheckpointError, ModelConfig
+from meow_model import (
+    CHAT_FORMAT,
+    FORMAT_VERSION,
+    MODEL_FILES,
+    ChatTokenizer,
+    CheckpointError,
+    ModelConfig,
+    read_chat_format,
+)
 from meow_model.pytorch import MeowForCausalLM, load_pretrained, save_pretrained
 
 
@@ -22,10 +30,10 @@ def test_round_trip_reproduces_logits_exactly(model, tokenizer, tmp_path):
     assert loaded.tokenizer.encode("hi miso") == tokenizer.encode("hi miso")
     assert loaded.model.lm_head.weight is loaded.model.model.embed_tokens.weight
     config = json.loads((path / "config.json").read_text())
-    assert (
-        config["format_version"] == 1
-        and config["architecture"]["vocab_size"] == tokenizer.vocab_size
-    )
+    assert config["format_version"] == FORMAT_VERSION == 2
+    assert config["chat_format"] == tokenizer.chat_format == CHAT_FORMAT == 2
+    assert config["architecture"]["vocab_size"] == tokenizer.vocab_size
+    assert loaded.tokenizer.chat_format == 2 and read_chat_format(path) == 2
 
 
 def test_half_precision_storage_is_smaller_and_close(model, tokenizer, tmp_path):
@@ -243,3 +251,44 @@ def test_integer_weights_are_refused(model, tokenizer, tmp_path):
     _rewrite_weights(path, lambda t: t.to(torch.int64))
     with pytest.raises(CheckpointError, match="model.norm.weight is I64; weights must be one of"):
         load_pretrained(path)
+
+
+def test_a_format_1_directory_loads_and_reads_prompts_as_typed(model, tokenizer, tmp_path):
+    """Directories written before meow-model 2.2 have no chat_format: their prompts stay as typed."""
+    path = save_pretrained(model, tokenizer, tmp_path / "old")
+    config_path = path / "config.json"
+    config = json.loads(config_path.read_text())
+    config["format_version"] = 1
+    config["meow_model_version"] = "2.1.1"
+    del config["chat_format"]
+    config_path.write_text(json.dumps(config))
+    loaded = load_pretrained(path)
+    assert loaded.tokenizer.chat_format == 1 and read_chat_format(path) == 1
+    assert loaded.tokenizer.encode_chat("Hi Miso").ids[2:-1] == tokenizer.encode("Hi Miso")
+    # saving it again keeps its chat format, so the model keeps reading prompts as it was trained
+    again = save_pretrained(loaded.model, loaded.tokenizer, tmp_path / "again")
+    assert json.loads((again / "config.json").read_text())["chat_format"] == 1
+    assert load_pretrained(again).tokenizer.chat_format == 1
+
+
+@pytest.mark.parametrize("value", [None, 3, "2", True])
+def test_a_missing_or_unknown_chat_format_is_refused_naming_the_file(
+    model, tokenizer, tmp_path, value
+):
+    path = save_pretrained(model, tokenizer, tmp_path / "m")
+    config_path = path / "config.json"
+    config = json.loads(config_path.read_text())
+    if value is None:
+        del config["chat_format"]
+    else:
+        config["chat_format"] = value
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(
+        CheckpointError, match=r"config\.json: 'chat_format' must be one of \(1, 2\)"
+    ):
+        load_pretrained(path)
+
+
+def test_a_tokenizer_refuses_an_unknown_chat_format(tokenizer):
+    with pytest.raises(ValueError, match="unknown chat format 3"):
+        ChatTokenizer(tokenizer.backend, "t.json", chat_format=3)

@@ -14,9 +14,11 @@ from safetensors.numpy import load_file
 from meow_model import (
     CHAT_TEMPLATE,
     SPECIAL_TOKENS,
+    ChatTokenizer,
     CheckpointError,
     ExportError,
     ModelConfig,
+    chat_template,
     expected_shapes,
     export_gguf,
     export_hf,
@@ -146,7 +148,7 @@ def test_an_unknown_dtype_is_refused(tmp_path, model_dir):
 # --- the chat template --------------------------------------------------------------------
 
 
-def render(messages, add_generation_prompt=True):
+def render(messages, add_generation_prompt=True, template=CHAT_TEMPLATE):
     sandbox = pytest.importorskip("jinja2.sandbox")
 
     def raise_exception(message):
@@ -154,7 +156,7 @@ def render(messages, add_generation_prompt=True):
 
     env = sandbox.ImmutableSandboxedEnvironment()
     env.globals["raise_exception"] = raise_exception
-    return env.from_string(CHAT_TEMPLATE).render(
+    return env.from_string(template).render(
         messages=messages, add_generation_prompt=add_generation_prompt
     )
 
@@ -162,22 +164,51 @@ def render(messages, add_generation_prompt=True):
 def test_the_chat_template_renders_the_chat_format_for_the_last_user_message(tokenizer):
     assert SPECIAL_TOKENS == ("<pad>", "<bos>", "<eos>", "<user>", "<miso>")
     one = [{"role": "user", "content": "are you hungry"}]
-    assert render(one) == "<bos><user>are you hungry<miso>"
-    assert tokenizer.backend.encode(render(one), add_special_tokens=False).ids == (
-        tokenizer.encode_chat("are you hungry").ids
-    )
+    assert render(one) == "<bos><user> are you hungry<miso>"
+    for typed in ("are you hungry", "  Are you HUNGRY?\n", "мяу 😺 Кот"):
+        rendered = render([{"role": "user", "content": typed}])
+        assert tokenizer.backend.encode(rendered, add_special_tokens=False).ids == (
+            tokenizer.encode_chat(typed).ids
+        )
     history = [
         {"role": "system", "content": "you are a helpful assistant"},
         {"role": "user", "content": "hi miso"},
         {"role": "assistant", "content": "hello, servant."},
         {"role": "user", "content": "do you like boxes"},
     ]
-    assert render(history) == "<bos><user>do you like boxes<miso>"
+    assert render(history) == "<bos><user> do you like boxes<miso>"
     assert render(history[:3], add_generation_prompt=False) == (
-        "<bos><user>hi miso<miso>hello, servant.<eos>"
+        "<bos><user> hi miso<miso>hello, servant.<eos>"
     )
     with pytest.raises(ValueError, match="has none"):
         render([{"role": "system", "content": "hello"}])
+
+
+def test_a_chat_format_1_model_keeps_the_template_that_passes_prompts_as_typed(tokenizer):
+    old = ChatTokenizer(tokenizer.backend, "old.json", chat_format=1)
+    template = chat_template(1)
+    typed = [{"role": "user", "content": "Are you HUNGRY"}]
+    assert render(typed, template=template) == "<bos><user>Are you HUNGRY<miso>"
+    assert tokenizer.backend.encode(
+        render(typed, template=template), add_special_tokens=False
+    ).ids == (old.encode_chat("Are you HUNGRY").ids)
+    with pytest.raises(ValueError, match="unknown chat format 3"):
+        chat_template(3)
+
+
+def test_exports_of_a_chat_format_1_model_carry_its_template(tmp_path, config, tokenizer):
+    pytest.importorskip("gguf")
+    from gguf import GGUFReader
+
+    old = ChatTokenizer(tokenizer.backend, "old.json", chat_format=1)
+    model_dir = save_arrays(tmp_path / "old", config, random_weights(config), old)
+    hf = json.loads((export_hf(model_dir, tmp_path / "hf") / "tokenizer_config.json").read_text())
+    assert hf["chat_template"] == chat_template(1) != CHAT_TEMPLATE
+    gguf_path = export_gguf(model_dir, tmp_path / "old.gguf")
+    field = GGUFReader(str(gguf_path)).fields["tokenizer.chat_template"]
+    assert bytes(field.parts[field.data[0]]).decode() == chat_template(1)
+    modelfile = (tmp_path / "old.Modelfile").read_text()
+    assert "<bos><user>{{ $user }}<miso>" in modelfile and "lowercase" not in modelfile
 
 
 # --- GGUF ---------------------------------------------------------------------------------
@@ -260,7 +291,7 @@ def test_gguf_export_holds_llama_metadata_the_bpe_vocabulary_and_permuted_weight
     )
     modelfile = (tmp_path / "m.Modelfile").read_text()
     assert "FROM ./m.gguf" in modelfile and 'PARAMETER stop "<eos>"' in modelfile
-    assert "<bos><user>{{ $user }}<miso>" in modelfile
+    assert "<bos><user> {{ $user }}<miso>" in modelfile and "type in lowercase" in modelfile
 
 
 def test_gguf_refuses_what_it_must_not_overwrite(tmp_path, model_dir):

@@ -13,6 +13,7 @@ from meow_model import (
     USER_ID,
     ChatTokenizer,
     TokenizerError,
+    format_prompt,
 )
 
 
@@ -23,7 +24,7 @@ def test_special_tokens_at_fixed_ids(tokenizer):
 
 def test_encode_chat_layout(tokenizer):
     enc = tokenizer.encode_chat("hi miso", "hello.")
-    user, reply = tokenizer.encode("hi miso"), tokenizer.encode("hello.")
+    user, reply = tokenizer.encode(" hi miso"), tokenizer.encode("hello.")
     assert enc.ids == [BOS_ID, USER_ID, *user, MISO_ID, *reply, EOS_ID]
     assert enc.reply_start == 3 + len(user)
     assert enc.ids[enc.reply_start - 1] == MISO_ID
@@ -39,7 +40,32 @@ def test_batch_encoding_matches_single(tokenizer):
 def test_round_trip_and_specials_skipped(tokenizer):
     text = "the bowl is almost empty. this is an emergency."
     assert tokenizer.decode(tokenizer.encode(text)) == text
-    assert tokenizer.decode(tokenizer.encode_chat("hi", "ok.").ids) == "hiok."
+    assert tokenizer.decode(tokenizer.encode_chat("hi", "ok.").ids) == " hiok."
+
+
+def test_chat_format_2_reads_every_casing_and_position_of_a_word_alike(tokenizer):
+    """Sentence case, shouting, stray spaces and a word's place in the prompt change nothing."""
+    same = ["the bowl is empty", "The bowl is empty", "THE BOWL IS EMPTY", "  the bowl is empty \n"]
+    assert len({tuple(tokenizer.encode_chat(p).ids) for p in same}) == 1
+    first, middle = tokenizer.encode_chat("bowl"), tokenizer.encode_chat("the bowl")
+    assert first.ids[2:-1] == middle.ids[-1 - len(first.ids[2:-1]) : -1]  # " bowl" both times
+    assert format_prompt("  Hi MISO ") == " hi miso" and format_prompt("Hi MISO", 1) == "Hi MISO"
+    assert tokenizer.format_prompt("Hi") == " hi"
+
+
+def test_chat_format_1_encodes_the_prompt_as_typed(tokenizer):
+    old = ChatTokenizer(tokenizer.backend, "old.json", chat_format=1)
+    assert old.encode_chat("Hi Miso").ids[2:-1] == tokenizer.encode("Hi Miso")
+    assert old.encode_batch_chat([("Hi Miso", "ok.")]) == [old.encode_chat("Hi Miso", "ok.")]
+    assert old.encode_chat("Hi Miso").ids != tokenizer.encode_chat("Hi Miso").ids
+
+
+@pytest.mark.parametrize("bad", [0, 3, True, "2"])
+def test_an_unknown_chat_format_is_refused(tokenizer, bad):
+    with pytest.raises(TokenizerError, match="unknown chat format"):
+        ChatTokenizer(tokenizer.backend, "t.json", chat_format=bad)
+    with pytest.raises(TokenizerError, match="unknown chat format"):
+        format_prompt("hi", bad)
 
 
 def test_wrong_special_ids_are_refused(tmp_path):

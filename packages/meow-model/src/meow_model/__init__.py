@@ -24,18 +24,21 @@ from meow_model.directory import (
     Pretrained,
     expected_shapes,
     load_pretrained,
+    read_chat_format,
     save_arrays,
 )
 from meow_model.export.gguf_file import export_gguf
 from meow_model.export.hf import export_hf
 from meow_model.export.output import ExportError
-from meow_model.export.template import CHAT_TEMPLATE
+from meow_model.export.template import CHAT_TEMPLATE, chat_template
 from meow_model.generation import ReplyStream, generate, generate_batch, stream
 from meow_model.numpy_model import NumpyModel
 from meow_model.replies import Reply, prompt_ids
 from meow_model.sampling import SamplingConfig
 from meow_model.tokenizer import (
     BOS_ID,
+    CHAT_FORMAT,
+    CHAT_FORMATS,
     EOS_ID,
     MISO_ID,
     PAD_ID,
@@ -43,10 +46,13 @@ from meow_model.tokenizer import (
     USER_ID,
     ChatTokenizer,
     TokenizerError,
+    format_prompt,
 )
 
 __all__ = [
     "BOS_ID",
+    "CHAT_FORMAT",
+    "CHAT_FORMATS",
     "CHAT_TEMPLATE",
     "EOS_ID",
     "FORMAT_VERSION",
@@ -66,13 +72,16 @@ __all__ = [
     "SamplingConfig",
     "TokenizerError",
     "__version__",
+    "chat_template",
     "expected_shapes",
     "export_gguf",
     "export_hf",
+    "format_prompt",
     "generate",
     "generate_batch",
     "load_pretrained",
     "prompt_ids",
+    "read_chat_format",
     "recover_directory",
     "save_arrays",
     "staged_directory",

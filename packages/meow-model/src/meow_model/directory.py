@@ -22,9 +22,12 @@ from safetensors import SafetensorError, safe_open
 from meow_model.__about__ import __version__
 from meow_model.atomic_dir import interrupted_swap
 from meow_model.config import ModelConfig
-from meow_model.tokenizer import ChatTokenizer, TokenizerError
+from meow_model.tokenizer import CHAT_FORMATS, ChatTokenizer, TokenizerError
 
-FORMAT_VERSION = 1
+# 2 (meow-model 2.2): config.json names the tokenizer's chat format (`chat_format`); a format-1
+# directory has none and its prompts are encoded as typed (chat format 1). A meow-model older than
+# 2.2 refuses format 2 rather than feed such a model prompts in a format it never saw.
+FORMAT_VERSION = 2
 CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE, META_FILE = (
     "config.json",
     "model.safetensors",
@@ -95,7 +98,9 @@ def read_directory(directory: str | Path) -> ModelDirectory:
     _refuse_pickles(directory)
     arch = read_config(directory / CONFIG_FILE)
     try:
-        tokenizer = ChatTokenizer.from_file(directory / TOKENIZER_FILE)
+        tokenizer = ChatTokenizer.from_file(
+            directory / TOKENIZER_FILE, _chat_format(directory / CONFIG_FILE)
+        )
     except TokenizerError as exc:
         raise CheckpointError(str(exc)) from None
     if tokenizer.vocab_size != arch.vocab_size:
@@ -119,6 +124,32 @@ def load_pretrained(directory: str | Path) -> Pretrained:
 
 def read_config(path: Path) -> ModelConfig:
     """config.json's format, version and architecture, every field checked."""
+    config = _read_header(path)
+    try:
+        return ModelConfig.from_dict(config.get("architecture", {}))
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: invalid architecture: {exc}") from None
+
+
+def read_chat_format(directory: str | Path) -> int:
+    """The chat format of a model directory's tokenizer (1 for a format-1 directory)."""
+    return _chat_format(Path(directory) / CONFIG_FILE)
+
+
+def _chat_format(path: Path) -> int:
+    config = _read_header(path)
+    if config["format_version"] == 1:
+        return 1
+    chat_format = config.get("chat_format")
+    if isinstance(chat_format, bool) or chat_format not in CHAT_FORMATS:
+        raise CheckpointError(
+            f"{path}: 'chat_format' must be one of {CHAT_FORMATS}, got {chat_format!r}"
+        )
+    return chat_format
+
+
+def _read_header(path: Path) -> dict[str, Any]:
+    """config.json with its format version and the meow-model that wrote it checked."""
     config = _read_json(path)
     version = config.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
@@ -136,14 +167,11 @@ def read_config(path: Path) -> ModelConfig:
             f"{path}: written by meow-model {made_by or '(unknown)'}, incompatible with the installed "
             f"meow-model {__version__} (major versions differ)"
         )
-    try:
-        return ModelConfig.from_dict(config.get("architecture", {}))
-    except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: invalid architecture: {exc}") from None
+    return config
 
 
 def _compatible(made_by: str) -> bool:
-    """The directory format is unchanged since 1.0, so 1.x directories load in 2.x too."""
+    """Format 1 is read as it was written, so 1.x directories load in 2.x too."""
     major = made_by.split(".")[0]
     return major.isdigit() and 1 <= int(major) <= int(__version__.split(".")[0])
 
@@ -260,6 +288,7 @@ def save_arrays(
         "format_version": FORMAT_VERSION,
         "meow_model_version": __version__,
         "architecture": config.to_dict(),
+        "chat_format": tokenizer.chat_format,
         "weights_dtype": str(next(iter(weights.values())).dtype),
     }
     directory.parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,14 @@
 """The chat tokenizer: a Hugging Face byte-level BPE file plus MeowLLM's chat format.
 
 Special tokens `<pad> <bos> <eos> <user> <miso>` sit at ids 0-4 and a conversation turn is
-`<bos><user>{input}<miso>{output}<eos>`. The model learns to write the part after `<miso>`.
+`<bos><user>{prompt}<miso>{output}<eos>`. The model learns to write the part after `<miso>`.
+
+`{prompt}` is the user's text as the tokenizer's chat format writes it (`format_prompt`):
+- format 1 (model directories written before meow-model 2.2): the text exactly as typed;
+- format 2: trimmed, lowercased, after one space. "Dogs!", "DOGS!" and "dogs!" become the same
+  tokens, and the first word gets the tokens it has mid-sentence (" dogs" is one token; a
+  leading "dogs" was "do" + "gs"). A small model then learns each word once instead of in up to
+  four spellings, and understands prompts typed in a way its training data rarely was.
 """
 
 from __future__ import annotations
@@ -15,10 +22,29 @@ from tokenizers.decoders import DecodeStream
 
 SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>", "<user>", "<miso>")
 PAD_ID, BOS_ID, EOS_ID, USER_ID, MISO_ID = range(len(SPECIAL_TOKENS))
+CHAT_FORMATS = (1, 2)
+CHAT_FORMAT = 2  # what new tokenizers use
 
 
 class TokenizerError(ValueError):
     """A tokenizer file is missing, unreadable, or breaks the special-token contract."""
+
+
+def checked_chat_format(chat_format: object, where: str = "") -> int:
+    """`chat_format` if this meow-model knows it, else a `TokenizerError` (prefixed by `where`)."""
+    if isinstance(chat_format, bool) or chat_format not in CHAT_FORMATS:
+        prefix = f"{where}: " if where else ""
+        raise TokenizerError(
+            f"{prefix}unknown chat format {chat_format!r}; this meow-model knows {CHAT_FORMATS}"
+        )
+    return chat_format  # type: ignore[return-value]
+
+
+def format_prompt(text: str, chat_format: int = CHAT_FORMAT) -> str:
+    """The user's text as `chat_format` puts it between `<user>` and `<miso>` (see above)."""
+    if checked_chat_format(chat_format) == 1:
+        return text
+    return " " + text.strip().lower()
 
 
 @dataclass(frozen=True)
@@ -32,7 +58,10 @@ class ChatEncoding:
 class ChatTokenizer:
     """Byte-level BPE with the chat format. Build with `ChatTokenizer.from_file` or from a `Tokenizer`."""
 
-    def __init__(self, tokenizer: Tokenizer, source: str = "<memory>") -> None:
+    def __init__(
+        self, tokenizer: Tokenizer, source: str = "<memory>", chat_format: int = CHAT_FORMAT
+    ) -> None:
+        checked_chat_format(chat_format, source)
         for expected, token in enumerate(SPECIAL_TOKENS):
             actual = tokenizer.token_to_id(token)
             if actual is None:
@@ -45,9 +74,10 @@ class ChatTokenizer:
                 )
         self._tk = tokenizer
         self.source = source
+        self.chat_format = chat_format
 
     @classmethod
-    def from_file(cls, path: str | Path) -> ChatTokenizer:
+    def from_file(cls, path: str | Path, chat_format: int = CHAT_FORMAT) -> ChatTokenizer:
         path = Path(path)
         if not path.is_file():
             raise TokenizerError(f"{path}: tokenizer file not found")
@@ -55,7 +85,7 @@ class ChatTokenizer:
             tokenizer = Tokenizer.from_file(str(path))
         except Exception as exc:  # tokenizers raises a bare Exception on malformed JSON
             raise TokenizerError(f"{path}: not a valid tokenizers JSON file: {exc}") from None
-        return cls(tokenizer, str(path))
+        return cls(tokenizer, str(path), chat_format)
 
     def save(self, path: str | Path) -> None:
         """Write tokenizer.json atomically: a full disk or a kill never leaves a partial file."""
@@ -87,9 +117,13 @@ class ChatTokenizer:
         """Ids to text, special tokens dropped."""
         return self._tk.decode(ids, skip_special_tokens=True)
 
+    def format_prompt(self, user: str) -> str:
+        """`user` as this tokenizer's chat format encodes it."""
+        return format_prompt(user, self.chat_format)
+
     def encode_chat(self, user: str, reply: str | None = None) -> ChatEncoding:
-        """`<bos><user>{user}<miso>` plus `{reply}<eos>` when a reply is given."""
-        ids = [BOS_ID, USER_ID, *self.encode(user), MISO_ID]
+        """`<bos><user>{prompt}<miso>` plus `{reply}<eos>` when a reply is given."""
+        ids = [BOS_ID, USER_ID, *self.encode(self.format_prompt(user)), MISO_ID]
         reply_start = len(ids)
         if reply is not None:
             ids += [*self.encode(reply), EOS_ID]
@@ -97,7 +131,9 @@ class ChatTokenizer:
 
     def encode_batch_chat(self, pairs: list[tuple[str, str | None]]) -> list[ChatEncoding]:
         """`encode_chat` for many turns at once, using the tokenizer's parallel batch encoder."""
-        users = self._tk.encode_batch([u for u, _ in pairs], add_special_tokens=False)
+        users = self._tk.encode_batch(
+            [self.format_prompt(u) for u, _ in pairs], add_special_tokens=False
+        )
         replies_in = [r for _, r in pairs if r is not None]
         replies = (
             iter(self._tk.encode_batch(replies_in, add_special_tokens=False))

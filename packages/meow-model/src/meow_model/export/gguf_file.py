@@ -26,9 +26,16 @@ from meow_model.export.output import (
     check_source_apart,
     staged_file,
 )
-from meow_model.export.template import CHAT_TEMPLATE, OLLAMA_TEMPLATE
+from meow_model.export.template import chat_template, ollama_template
 from meow_model.sampling import SamplingConfig
-from meow_model.tokenizer import BOS_ID, EOS_ID, PAD_ID, SPECIAL_TOKENS, ChatTokenizer
+from meow_model.tokenizer import (
+    BOS_ID,
+    CHAT_FORMAT,
+    EOS_ID,
+    PAD_ID,
+    SPECIAL_TOKENS,
+    ChatTokenizer,
+)
 
 GGUF_MAGIC = b"GGUF"
 EXPORT_KEY = "meowllm.export.meow_model_version"
@@ -77,7 +84,8 @@ def export_gguf(
         writer.write_tensors_to_file()
         writer.close()
     with staged_file(modelfile) as staging:
-        staging.write_text(ollama_modelfile(out, config, SamplingConfig()), encoding="utf-8")
+        modelfile = ollama_modelfile(out, config, SamplingConfig(), source.tokenizer.chat_format)
+        staging.write_text(modelfile, encoding="utf-8")
     return out
 
 
@@ -168,16 +176,24 @@ def _write_tokenizer(writer: Any, gguf: Any, tokenizer: ChatTokenizer) -> None:
     writer.add_pad_token_id(PAD_ID)
     writer.add_add_bos_token(False)  # the chat template writes <bos> itself
     writer.add_add_eos_token(False)
-    writer.add_chat_template(CHAT_TEMPLATE)
+    writer.add_chat_template(chat_template(tokenizer.chat_format))
 
 
-def ollama_modelfile(gguf_path: Path, config: ModelConfig, sampling: SamplingConfig) -> str:
+def ollama_modelfile(
+    gguf_path: Path, config: ModelConfig, sampling: SamplingConfig, chat_format: int = CHAT_FORMAT
+) -> str:
     model = gguf_path.stem
+    case_note = (
+        "# This model reads prompts in lowercase; Ollama's templates cannot lowercase, so type in lowercase.\n"
+        if chat_format == 2
+        else ""
+    )
     return (
         f"{MODELFILE_HEADER} {__version__} for {gguf_path.name}\n"
         f'# ollama create {model} -f {gguf_path.stem}.Modelfile && ollama run {model} "hi"\n'
+        f"{case_note}"
         f"FROM ./{gguf_path.name}\n"
-        f'TEMPLATE """{OLLAMA_TEMPLATE}"""\n'
+        f'TEMPLATE """{ollama_template(chat_format)}"""\n'
         f'PARAMETER stop "{SPECIAL_TOKENS[EOS_ID]}"\n'
         f"PARAMETER num_ctx {config.max_seq_len}\n"
         f"PARAMETER num_predict {sampling.max_new_tokens}\n"

@@ -27,9 +27,17 @@ from meow_model.export.output import (
     check_directory_output,
     check_source_apart,
 )
-from meow_model.export.template import CHAT_TEMPLATE
+from meow_model.export.template import chat_template
 from meow_model.sampling import SamplingConfig
-from meow_model.tokenizer import BOS_ID, EOS_ID, MISO_ID, PAD_ID, SPECIAL_TOKENS, USER_ID
+from meow_model.tokenizer import (
+    BOS_ID,
+    CHAT_FORMAT,
+    EOS_ID,
+    MISO_ID,
+    PAD_ID,
+    SPECIAL_TOKENS,
+    USER_ID,
+)
 
 DTYPES = {"float32": np.float32, "float16": np.float16}
 
@@ -56,7 +64,10 @@ def export_hf(
         source.tokenizer.save(staging / "tokenizer.json")
         _write_json(staging / "config.json", hf_config(config, dtype))
         _write_json(staging / "generation_config.json", generation_config(SamplingConfig()))
-        _write_json(staging / "tokenizer_config.json", tokenizer_config(config))
+        _write_json(
+            staging / "tokenizer_config.json",
+            tokenizer_config(config, source.tokenizer.chat_format),
+        )
         _write_json(staging / "special_tokens_map.json", special_tokens_map())
         card = model_card(model_dir, config, source.meta, out.name)
         if (curves := model_dir / CURVES_FILE).is_file():  # the card shows the training curves
@@ -132,7 +143,7 @@ def special_tokens_map() -> dict[str, Any]:
     }
 
 
-def tokenizer_config(config: ModelConfig) -> dict[str, Any]:
+def tokenizer_config(config: ModelConfig, chat_format: int = CHAT_FORMAT) -> dict[str, Any]:
     return {
         "tokenizer_class": "PreTrainedTokenizerFast",
         **special_tokens_map(),
@@ -141,7 +152,7 @@ def tokenizer_config(config: ModelConfig) -> dict[str, Any]:
         "add_eos_token": False,
         "clean_up_tokenization_spaces": False,
         "padding_side": "left",  # batched generation pads on the left
-        "chat_template": CHAT_TEMPLATE,
+        "chat_template": chat_template(chat_format),
     }
 
 

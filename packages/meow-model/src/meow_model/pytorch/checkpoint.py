@@ -53,6 +53,7 @@ def save_pretrained(
         "format_version": FORMAT_VERSION,
         "meow_model_version": __version__,
         "architecture": model.config.to_dict(),
+        "chat_format": tokenizer.chat_format,
         "weights_dtype": str(next(iter(state.values())).dtype).removeprefix("torch."),
     }
     with staged_directory(directory) as staging:
