@@ -32,9 +32,10 @@ def test_tokenizer_command(dataset, tmp_path, runner):
 
 def test_tokenizer_is_fitted_on_train_only(dataset, tmp_path, runner):
     out = tmp_path / "tok.json"
-    runner.invoke(main, ["tokenizer", str(dataset), "--vocab-size", "400", "--out", str(out)])
+    runner.invoke(main, ["tokenizer", str(dataset), "--vocab-size", "500", "--out", str(out)])
     vocab = json.loads(out.read_text())["model"]["vocab"]
     # "hungry" is frequent in train, "cat" appears only in the val prompt "hello cat"
+    # (500 leaves room for every train word: 410 tokens are all BPE finds there)
     assert "Ġhungry" in vocab
     assert "Ġcat" not in vocab
 
@@ -267,3 +268,18 @@ def test_a_huge_word_without_spaces_is_cut_for_fitting_only():
     assert texts[0].replace(" ", "") == blob and texts[1] == "the bowl is empty."
     tokenizer = fit_tokenizer([Example(blob, "the bowl is empty.", "hunger")] * 3, 300)
     assert tokenizer.decode(tokenizer.encode("meowmeow")) == "meowmeow"
+
+
+def test_prompts_are_fitted_as_the_chat_format_writes_them():
+    """The vocabulary holds the pieces the model reads: lowercased prompts, each word after a space."""
+    from meow_train.dataset import Example
+    from meow_train.tokenizer_fit import fit_tokenizer, fitting_texts
+
+    shouted = [Example("DO YOU WANT DINNER", "the bowl is empty.", "hunger")] * 40
+    assert list(fitting_texts(shouted[:1])) == [" do you want dinner", "the bowl is empty."]
+    tokenizer = fit_tokenizer(shouted, 300)
+    assert tokenizer.chat_format == 2
+    vocab = tokenizer.backend.get_vocab()
+    merged = [t.lstrip("Ġ") for t in vocab if len(t.lstrip("Ġ")) > 1]
+    assert "Ġdinner" in vocab and not any(t.isupper() for t in merged)
+    assert tokenizer.encode_chat("do you want dinner") == tokenizer.encode_chat("Do you want DINNER")

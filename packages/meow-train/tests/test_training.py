@@ -83,6 +83,25 @@ def test_interrupted_run_resumes_on_the_same_loss_curve(
         assert b[step] == pytest.approx(a[step], rel=1e-5, abs=1e-6), step
 
 
+def test_a_run_resumes_in_the_chat_format_it_began_in(dataset, tmp_path, tiny, monkeypatch):
+    """A run begun by meow-train < 3.3 (prompts as typed) is not switched to lowercased prompts."""
+    part = tmp_path / "part"
+    monkeypatch.setattr(trainer_module, "_StopRequest", lambda: _StopAfter(27))
+    train(tiny(dataset, part), quiet=True)
+    monkeypatch.undo()
+    assert load_pretrained(part / "last").tokenizer.chat_format == 2  # new runs: chat format 2
+    for checkpoint in ("last", "best"):  # what a 3.2 run's checkpoints say
+        config_path = part / checkpoint / "config.json"
+        config = json.loads(config_path.read_text())
+        config["format_version"] = 1
+        del config["chat_format"]
+        config_path.write_text(json.dumps(config))
+    resumed = train(tiny(dataset, part), resume=True, quiet=True)
+    assert resumed.steps == 40
+    for checkpoint in ("last", "best"):
+        assert load_pretrained(part / checkpoint).tokenizer.chat_format == 1
+
+
 def test_existing_run_dir_is_refused(dataset, tmp_path, tiny):
     out = tmp_path / "run"
     out.mkdir()
@@ -304,3 +323,17 @@ def test_the_topic_head_is_trained_and_resumed_but_never_shipped(dataset, tmp_pa
         with safe_open(str(out / name / "model.safetensors"), "pt") as f:
             assert not [k for k in f.keys() if "topic" in k]  # noqa: SIM118
         load_pretrained(out / name)  # an ordinary model directory
+
+
+def test_a_time_budget_is_planned_from_the_speed_after_the_warm_up_steps():
+    """torch.compile spends the first steps compiling: a plan timed on them would stop the run at a
+    fraction of its budget (it did: 361 steps of a 10-minute budget on a 2-core CPU)."""
+    from meow_train.trainer import CALIBRATION_STEPS, EVAL_OVERHEAD, _steps_in_budget
+
+    warm_up_s, per_step_s, budget_s = 60.0, 0.1, 600.0
+    step = 10 + CALIBRATION_STEPS
+    elapsed = warm_up_s + CALIBRATION_STEPS * per_step_s
+    total = _steps_in_budget(step, elapsed, CALIBRATION_STEPS * per_step_s, budget_s)
+    expected = step + (budget_s - elapsed) / (per_step_s * (1 + EVAL_OVERHEAD))
+    assert total == pytest.approx(expected, abs=1) and total > 4500
+    assert _steps_in_budget(step, budget_s + 5, 3.0, budget_s) == step + 1  # budget spent: stop

@@ -1,4 +1,8 @@
-"""Fit the byte-level BPE tokenizer on a dataset's train split (never on val or eval prompts)."""
+"""Fit the byte-level BPE tokenizer on a dataset's train split (never on val or eval prompts).
+
+Prompts are fitted as the chat format writes them (`meow_model.format_prompt`: lowercased, after
+one space), so the vocabulary holds the pieces the model will actually read.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from collections.abc import Iterable, Iterator
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from meow_model import SPECIAL_TOKENS, ChatTokenizer
+from meow_model import CHAT_FORMAT, SPECIAL_TOKENS, ChatTokenizer, format_prompt
 from meow_train.dataset import Example
 
 # BPE re-scans a whole pre-token at every merge, so one huge run of non-space characters (a 1 MB
@@ -17,10 +21,11 @@ MAX_FIT_RUN = 64
 _LONG_RUN = re.compile(rf"\S{{{MAX_FIT_RUN + 1},}}")
 
 
-def fitting_texts(examples: Iterable[Example]) -> Iterator[str]:
-    """The prompts and replies the tokenizer is fitted on, with over-long runs cut into pieces."""
+def fitting_texts(examples: Iterable[Example], chat_format: int = CHAT_FORMAT) -> Iterator[str]:
+    """The prompts (as `chat_format` writes them) and replies the tokenizer is fitted on, with
+    over-long runs cut into pieces."""
     for example in examples:
-        for text in (example.input, example.output):
+        for text in (format_prompt(example.input, chat_format), example.output):
             yield _LONG_RUN.sub(_cut, text) if len(text) > MAX_FIT_RUN else text
 
 
@@ -47,5 +52,5 @@ def fit_tokenizer(
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tokenizer.train_from_iterator(fitting_texts(examples), trainer)
-    return ChatTokenizer(tokenizer, "<fitted>")
+    tokenizer.train_from_iterator(fitting_texts(examples, CHAT_FORMAT), trainer)
+    return ChatTokenizer(tokenizer, "<fitted>", CHAT_FORMAT)

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 import meow_model
 import meow_rules
-from meow_model import ChatTokenizer
+from meow_model import CHAT_FORMAT, ChatTokenizer, read_chat_format
 from meow_model.pytorch import IGNORE_INDEX, MeowForCausalLM, pick_device, save_pretrained
 from meow_rules import HARD_NEGATIVE, MISO, SELECTION, Persona, load_persona
 from meow_train.__about__ import __version__
@@ -62,7 +62,10 @@ METRICS_FILE = "metrics.jsonl"
 SMALL_DATASET = 1000  # below this many training samples a run is warned that it will memorise
 # With only a time budget, the schedule's length is unknown until the first steps are timed:
 # they run on a provisional cosine this long, then the length is fixed from the measured speed,
-# allowing this fraction of extra time for the periodic evaluations.
+# allowing this fraction of extra time for the periodic evaluations. The first steps of a process
+# are not timed: they carry one-off costs (torch.compile compiles the model there, a minute on a
+# laptop CPU), and a schedule planned from them would end the run long before its budget.
+CALIBRATION_WARMUP = 10
 CALIBRATION_STEPS = 30
 PROVISIONAL_TOTAL_STEPS = 10_000
 EVAL_OVERHEAD = 0.08
@@ -338,6 +341,7 @@ def _loop(run: _Run) -> bool:
     bar = tqdm(total=state.total_steps, initial=state.step, unit="step", dynamic_ncols=True,
                disable=True if run.quiet or not world.is_main else None)  # fmt: skip
     throughput = _Throughput()
+    calibration: tuple[int, float] | None = None  # (step, elapsed) where timing began
     lengths = run.train_data.lengths()
     interrupted = False
     run.net.train()
@@ -356,10 +360,15 @@ def _loop(run: _Run) -> bool:
                     _log(run.metrics, {"event": "train", "step": state.step, "loss": loss,
                                        "lr": run.optimizer.param_groups[0]["lr"],
                                        "supervised_tokens_per_s": rate, "elapsed_s": run.elapsed()})  # fmt: skip
-                if state.total_steps is None and state.step == CALIBRATION_STEPS:
-                    state.total_steps = _steps_in_budget(run.elapsed(), run.budget_s)
-                    bar.total = state.total_steps
-                    bar.refresh()
+                if state.total_steps is None:
+                    if calibration is None and state.step >= CALIBRATION_WARMUP:
+                        calibration = (state.step, run.elapsed())
+                    elif calibration and state.step - calibration[0] == CALIBRATION_STEPS:
+                        state.total_steps = _steps_in_budget(
+                            state.step, run.elapsed(), run.elapsed() - calibration[1], run.budget_s
+                        )
+                        bar.total = state.total_steps
+                        bar.refresh()
                 finished = state.total_steps is not None and state.step >= state.total_steps
                 interrupted = broadcast_flag(stop.requested, world)
                 if interrupted or finished or run.elapsed() >= run.budget_s:
@@ -376,10 +385,11 @@ def _loop(run: _Run) -> bool:
     return interrupted
 
 
-def _steps_in_budget(elapsed_s: float, budget_s: float) -> int:
-    """A time budget alone: the schedule's length, from the speed of the first steps."""
-    per_step = elapsed_s / CALIBRATION_STEPS * (1 + EVAL_OVERHEAD)
-    return max(CALIBRATION_STEPS + 1, int(budget_s / per_step))
+def _steps_in_budget(step: int, elapsed_s: float, timed_s: float, budget_s: float) -> int:
+    """A time budget alone: the schedule's length, from the speed of `CALIBRATION_STEPS` timed
+    steps (`timed_s`) after the warm-up, for the time the budget has left after `step`."""
+    per_step = timed_s / CALIBRATION_STEPS * (1 + EVAL_OVERHEAD)
+    return step + max(1, int((budget_s - elapsed_s) / per_step))
 
 
 def _train_step(run: _Run, batch: list[int]) -> tuple[float, int]:
@@ -434,7 +444,10 @@ def _tokenizer(
 ) -> ChatTokenizer:
     saved = run_dir / TOKENIZER_FILE
     if resume and saved.is_file():
-        return ChatTokenizer.from_file(saved)
+        # the run goes on in the chat format it began in (format 1 for a run of meow-train < 3.3)
+        last = run_dir / "last"
+        chat_format = read_chat_format(last) if last.is_dir() else CHAT_FORMAT
+        return ChatTokenizer.from_file(saved, chat_format)
     tokenizer = (
         ChatTokenizer.from_file(cfg.tokenizer)
         if cfg.tokenizer
