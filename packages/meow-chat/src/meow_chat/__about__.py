@@ -1,3 +1,3 @@
 """Version of meow-chat (semantic: the CLI and the bundled model's interface are versioned)."""
 
-__version__ = "2.1.0"
+__version__ = "2.2.0"
