@@ -28,9 +28,11 @@ def report_prompts() -> list[str]:
 
 @pytest.fixture(scope="session")
 def typed_prompts(report_prompts) -> list[str]:
-    """The report prompts and a few typed the way people type: shouted, sentence case, padded."""
+    """The report prompts and a few typed the way people type: shouted, sentence case, padded,
+    with a phone's curly apostrophe."""
     variants = [v for p in report_prompts[:20] for v in (p.upper(), p.capitalize(), f"  {p} \n")]
-    return report_prompts + variants
+    curly = [p.replace("'", "\u2019") for p in report_prompts if "'" in p][:20]
+    return report_prompts + variants + curly
 
 
 @pytest.fixture(scope="session")

@@ -71,7 +71,11 @@ def test_greedy_replies_are_identical(llm, miso, report_prompts, greedy_replies)
 def test_the_chat_completion_api_uses_the_embedded_template(llm, greedy_replies, miso):
     from meow_model import SamplingConfig, generate
 
-    for typed in ("hi miso", "  HI Miso\n", "ARE YOU HUNGRY?"):  # the template lowercases too
+    for typed in (
+        "hi miso",
+        "  HI Miso\n",
+        "WHAT\u2019S FOR DINNER?",
+    ):  # the template lowercases too
         expected = generate(miso.model, miso.tokenizer, typed, SamplingConfig(temperature=0))
         answer = llm.create_chat_completion(
             messages=[{"role": "user", "content": typed}], max_tokens=64, temperature=0.0,

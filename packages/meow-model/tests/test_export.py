@@ -165,7 +165,12 @@ def test_the_chat_template_renders_the_chat_format_for_the_last_user_message(tok
     assert SPECIAL_TOKENS == ("<pad>", "<bos>", "<eos>", "<user>", "<miso>")
     one = [{"role": "user", "content": "are you hungry"}]
     assert render(one) == "<bos><user> are you hungry<miso>"
-    for typed in ("are you hungry", "  Are you HUNGRY?\n", "мяу 😺 Кот"):
+    for typed in (
+        "are you hungry",
+        "  Are you HUNGRY?\n",
+        "мяу 😺 Кот",
+        "What\u2019s \u201cthat\u201d\u2026",
+    ):
         rendered = render([{"role": "user", "content": typed}])
         assert tokenizer.backend.encode(rendered, add_special_tokens=False).ids == (
             tokenizer.encode_chat(typed).ids

@@ -50,6 +50,11 @@ def test_chat_format_2_reads_every_casing_and_position_of_a_word_alike(tokenizer
     first, middle = tokenizer.encode_chat("bowl"), tokenizer.encode_chat("the bowl")
     assert first.ids[2:-1] == middle.ids[-1 - len(first.ids[2:-1]) : -1]  # " bowl" both times
     assert format_prompt("  Hi MISO ") == " hi miso" and format_prompt("Hi MISO", 1) == "Hi MISO"
+    # a phone's smart punctuation reads as the keyboard's
+    assert format_prompt("What\u2019s \u201cthat\u201d \u2013 a box\u2026\u00a0") == (
+        ' what\'s "that" - a box...'
+    )
+    assert tokenizer.encode_chat("what\u2019s up").ids == tokenizer.encode_chat("What's up").ids
     assert tokenizer.format_prompt("Hi") == " hi"
 
 

@@ -5,10 +5,12 @@ Special tokens `<pad> <bos> <eos> <user> <miso>` sit at ids 0-4 and a conversati
 
 `{prompt}` is the user's text as the tokenizer's chat format writes it (`format_prompt`):
 - format 1 (model directories written before meow-model 2.2): the text exactly as typed;
-- format 2: trimmed, lowercased, after one space. "Dogs!", "DOGS!" and "dogs!" become the same
-  tokens, and the first word gets the tokens it has mid-sentence (" dogs" is one token; a
-  leading "dogs" was "do" + "gs"). A small model then learns each word once instead of in up to
-  four spellings, and understands prompts typed in a way its training data rarely was.
+- format 2: typographic punctuation made plain (a phone's ’ “ ” – … become ' " " - ...), then
+  trimmed, lowercased and put after one space. "Dogs!", "DOGS!" and "dogs!" become the same
+  tokens, "what’s" the same as "what's", and the first word gets the tokens it has mid-sentence
+  (" dogs" is one token; a leading "dogs" was "do" + "gs"). A small model then learns each word
+  once instead of in up to four spellings, and understands prompts typed in a way its training
+  data rarely was.
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>", "<user>", "<miso>")
 PAD_ID, BOS_ID, EOS_ID, USER_ID, MISO_ID = range(len(SPECIAL_TOKENS))
 CHAT_FORMATS = (1, 2)
 CHAT_FORMAT = 2  # what new tokenizers use
+# Chat format 2's plain forms of the punctuation phones and word processors type (smart quotes,
+# dashes, the ellipsis character, no-break spaces); training data and most keyboards are ASCII.
+PLAIN_PUNCTUATION = {
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+    "\u2013": "-", "\u2014": "-", "\u2026": "...", "\u00a0": " ",
+}  # fmt: skip
 
 
 class TokenizerError(ValueError):
@@ -44,6 +53,8 @@ def format_prompt(text: str, chat_format: int = CHAT_FORMAT) -> str:
     """The user's text as `chat_format` puts it between `<user>` and `<miso>` (see above)."""
     if checked_chat_format(chat_format) == 1:
         return text
+    for typed, plain in PLAIN_PUNCTUATION.items():
+        text = text.replace(typed, plain)
     return " " + text.strip().lower()
 
 

@@ -7,11 +7,21 @@ left out, because the model has never seen them and would only drift.
 
 from __future__ import annotations
 
-from meow_model.tokenizer import CHAT_FORMAT, checked_chat_format
+from meow_model.tokenizer import CHAT_FORMAT, PLAIN_PUNCTUATION, checked_chat_format
 
-# How each chat format writes the user's message (meow_model.tokenizer.format_prompt): Jinja's
-# `trim` and `lower` are Python's str.strip and str.lower.
-_PROMPT = {1: "ns.user", 2: "' ' + (ns.user | trim | lower)"}
+
+def _literal(text: str) -> str:
+    """A Jinja string literal (none of the texts here holds both kinds of quote)."""
+    return f'"{text}"' if "'" in text else f"'{text}'"
+
+
+# How each chat format writes the user's message, step for step as format_prompt does it
+# (Jinja's `replace`, `trim` and `lower` are Python's str.replace, str.strip and str.lower).
+_PLAIN = "".join(
+    f" | replace({_literal(typed)}, {_literal(plain)})"
+    for typed, plain in PLAIN_PUNCTUATION.items()
+)
+_PROMPT = {1: "ns.user", 2: f"' ' + (ns.user{_PLAIN} | trim | lower)"}
 
 
 def chat_template(chat_format: int = CHAT_FORMAT) -> str:
@@ -49,9 +59,10 @@ CHAT_TEMPLATE = chat_template()  # the template of the chat format new models us
 def ollama_template(chat_format: int = CHAT_FORMAT) -> str:
     """Ollama's Go template: the same turn for the conversation's last user message.
 
-    Go's templates have no lowercase or trim function, so under chat format 2 Ollama writes the
-    format's one space and then the message as typed: a model answers capitalised prompts there
-    a little less well than in meow-chat, transformers or llama.cpp (the Modelfile says so).
+    Go's templates have no lowercase, replace or trim function, so under chat format 2 Ollama
+    writes the format's one space and then the message as typed: a model answers capitalised
+    prompts there a little less well than in meow-chat, transformers or llama.cpp (the
+    Modelfile says so).
     """
     space = " " if checked_chat_format(chat_format) == 2 else ""
     return (
