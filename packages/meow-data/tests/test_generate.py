@@ -166,3 +166,20 @@ def test_a_write_killed_midway_never_leaves_a_mixed_dataset(tmp_path, monkeypatc
     assert not validate(tmp_path).ok
     write_dataset(generate(other), other, tmp_path, force=True)  # the rerun completes it
     assert validate(tmp_path).ok
+
+
+def test_prompts_carry_emoji_and_stretched_words_as_people_type_them(full):
+    """A share of prompts ends (or starts) with an everyday emoji or stretches a word; replies never."""
+    import re
+
+    from meow_data.compose import EMOJI, P_EMOJI
+
+    _, generated = full
+    samples = generated.train + generated.val
+    with_emoji = [s for s in samples if any(e in s.input for e in EMOJI)]
+    assert P_EMOJI / 2 < len(with_emoji) / len(samples) < P_EMOJI * 1.5
+    assert all(s.input == s.input.strip() for s in with_emoji)
+    stretched = [s for s in samples if re.search(r"([a-z])\1\1\1", s.input.lower())]
+    assert len(stretched) > 100
+    assert not any(any(e in s.output for e in EMOJI) for s in samples)
+    assert all(check(s.output, s.category).ok for s in with_emoji + stretched)

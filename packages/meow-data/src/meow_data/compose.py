@@ -5,6 +5,11 @@ filled, sometimes wrapped in a shared frame ("so {body}", "{context}. {body}"), 
 of address, a casing and punctuation variant and now and then a typo, so the model learns topics
 rather than exact strings.
 
+People also decorate what they type: an emoji at the end ("i'm home 😺"), a word stretched for
+feeling ("sooo hungryyy"). A share of prompts gets one of each, so that neither the emoji's bytes
+nor the stretched spelling turns the topic (each cost the bundled Miso 6 and 3 points on the
+unseen-phrasings suite before the data had them).
+
 Now and then one slot is filled with a made-up word ("do you want some drelvo") while the
 category stays. A model trained from scratch cannot know every word people use; this teaches it
 that the frame still carries the topic and that an unfamiliar word is no reason to leave the
@@ -30,6 +35,15 @@ P_FRAME = 0.35  # share of prompts wrapped in a shared frame
 P_NONCE = 0.05  # share of prompts with one slot replaced by a made-up word
 P_TYPO = 0.06  # share of prompts with one typing slip
 P_TEXTING = 0.1  # share of prompts typed like a text message ("r u hungry", "dont", "im")
+P_EMOJI = 0.06  # share of prompts with an emoji before or after the text
+P_STRETCH = 0.04  # share of prompts with one word's last letter stretched ("hungryyy")
+# Everyday emoji of chat messages (several with the variation selector they are usually sent with).
+EMOJI = (
+    "😂", "❤️", "😍", "🥺", "😭", "😊", "🙄", "👀", "✨", "😺", "🐱", "🐈", "😘", "🤔", "😅",
+    "👍", "🙏", "💕", "😴", "😡", "🥰", "😢", "🎉", "😳", "😬", "🤣", "😉", "😎", "💖", "🐾",
+    "☺️", "♥️", "😻", "😹", "🙃", "😤", "💤", "🤗", "😋", "🥲",
+)  # fmt: skip
+_WORD = re.compile(r"\b[a-z]{2,}\b(?!')")
 _TEXTING = {
     "you": "u", "your": "ur", "you're": "ur", "are": "r", "i'm": "im", "don't": "dont",
     "won't": "wont", "can't": "cant", "didn't": "didnt", "it's": "its", "that's": "thats",
@@ -103,7 +117,12 @@ def compose_prompt(bank: CategoryBank, rng: random.Random) -> str:
         )
     if rng.random() < P_TYPO:
         text = _typo(text, rng)
-    return _recase(text, rng)
+    if rng.random() < P_STRETCH:
+        text = _stretch(text, rng)
+    text = _recase(text, rng)
+    if rng.random() < P_EMOJI:
+        text = _with_emoji(text, rng)
+    return text
 
 
 def _fill(template: str, bank: CategoryBank, rng: random.Random) -> str:
@@ -140,6 +159,24 @@ def _typo(text: str, rng: random.Random) -> str:
     else:
         w = w[:i] + w[i] + w[i:]
     return text[: m.start()] + w + text[m.end() :]
+
+
+def _stretch(text: str, rng: random.Random) -> str:
+    """One word's last letter typed two to four more times: "so" -> "sooo", "hungry" -> "hungryyy"."""
+    words = list(_WORD.finditer(text))
+    if not words:
+        return text
+    m = rng.choice(words)
+    return text[: m.end()] + m.group(0)[-1] * rng.randint(2, 4) + text[m.end() :]
+
+
+def _with_emoji(text: str, rng: random.Random) -> str:
+    """An emoji (sometimes two of it) after the text, or now and then before it."""
+    emoji = rng.choice(EMOJI) * rng.choice((1, 1, 1, 2))
+    roll = rng.random()
+    if roll < 0.15:
+        return f"{emoji} {text}"
+    return f"{text}{emoji}" if roll < 0.4 else f"{text} {emoji}"
 
 
 def _recase(text: str, rng: random.Random) -> str:
