@@ -1,4 +1,4 @@
-"""MeowLLM benchmarks: `python tools/bench MODE [options]`, MODE one of data, model, train, chat, export, serve.
+"""MeowLLM benchmarks: `python tools/bench MODE [options]`, MODE one of data, model, train, chat, export, serve, typing.
 
 Every mode measures the project against its naive baseline in the same run and prints ratios,
 because this machine is shared and absolute timings drift. Results are also written as JSON to
@@ -17,6 +17,7 @@ MODES = {
     "chat": "bench_chat",
     "export": "bench_export",
     "serve": "bench_serve",
+    "typing": "bench_typing",
 }
 
 
