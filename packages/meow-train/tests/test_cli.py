@@ -282,4 +282,6 @@ def test_prompts_are_fitted_as_the_chat_format_writes_them():
     vocab = tokenizer.backend.get_vocab()
     merged = [t.lstrip("Ġ") for t in vocab if len(t.lstrip("Ġ")) > 1]
     assert "Ġdinner" in vocab and not any(t.isupper() for t in merged)
-    assert tokenizer.encode_chat("do you want dinner") == tokenizer.encode_chat("Do you want DINNER")
+    assert tokenizer.encode_chat("do you want dinner") == tokenizer.encode_chat(
+        "Do you want DINNER"
+    )
