@@ -10,7 +10,7 @@ import shutil
 import numpy as np
 import pytest
 
-from meow_model import CHAT_TEMPLATE, ModelConfig
+from meow_model import ModelConfig, chat_template
 
 llama_cpp = pytest.importorskip("llama_cpp")
 gguf = pytest.importorskip("gguf")
@@ -43,7 +43,7 @@ def llm(gguf_exports):
 
 def test_the_file_carries_the_tokenizer_and_chat_template(llm, miso, typed_prompts):
     assert llm.metadata["general.architecture"] == "llama"
-    assert llm.metadata["tokenizer.chat_template"] == CHAT_TEMPLATE
+    assert llm.metadata["tokenizer.chat_template"] == chat_template(miso.tokenizer.chat_format)
     assert llm.n_vocab() == miso.tokenizer.vocab_size
     for prompt in typed_prompts:
         rendered = f"<bos><user>{miso.tokenizer.format_prompt(prompt)}<miso>".encode()

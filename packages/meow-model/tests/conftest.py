@@ -7,7 +7,7 @@ model-core) can run the core's tests with this same conftest.
 import pytest
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from meow_model import SPECIAL_TOKENS, ChatTokenizer, ModelConfig
+from meow_model import CHAT_FORMAT, SPECIAL_TOKENS, ChatTokenizer, ModelConfig
 
 CORPUS = [
     "hello. i was in the sun spot. you may continue.",
@@ -34,7 +34,8 @@ def build_tokenizer(vocab_size: int = 320) -> Tokenizer:
 
 @pytest.fixture(scope="session")
 def tokenizer() -> ChatTokenizer:
-    return ChatTokenizer(build_tokenizer())
+    """A tokenizer in the chat format new models are trained in."""
+    return ChatTokenizer(build_tokenizer(), chat_format=CHAT_FORMAT)
 
 
 @pytest.fixture(scope="session")

@@ -67,7 +67,9 @@ def test_hf_export_holds_a_llama_config_the_weights_and_the_chat_tokenizer(
     for name, array in random_weights(config).items():
         np.testing.assert_array_equal(weights[name], array)
     tok = json.loads((out / "tokenizer_config.json").read_text())
-    assert tok["chat_template"] == CHAT_TEMPLATE and tok["model_max_length"] == config.max_seq_len
+    assert (
+        tok["chat_template"] == chat_template(2) and tok["model_max_length"] == config.max_seq_len
+    )
     assert (tok["bos_token"], tok["eos_token"], tok["pad_token"]) == ("<bos>", "<eos>", "<pad>")
     assert (out / "tokenizer.json").read_text() == (model_dir / "tokenizer.json").read_text()
     assert (out / "README.md").read_text().startswith("---\nlibrary_name: transformers\n")
@@ -148,7 +150,7 @@ def test_an_unknown_dtype_is_refused(tmp_path, model_dir):
 # --- the chat template --------------------------------------------------------------------
 
 
-def render(messages, add_generation_prompt=True, template=CHAT_TEMPLATE):
+def render(messages, add_generation_prompt=True, template=None):
     sandbox = pytest.importorskip("jinja2.sandbox")
 
     def raise_exception(message):
@@ -156,7 +158,7 @@ def render(messages, add_generation_prompt=True, template=CHAT_TEMPLATE):
 
     env = sandbox.ImmutableSandboxedEnvironment()
     env.globals["raise_exception"] = raise_exception
-    return env.from_string(template).render(
+    return env.from_string(template or chat_template(2)).render(
         messages=messages, add_generation_prompt=add_generation_prompt
     )
 
@@ -187,6 +189,8 @@ def test_the_chat_template_renders_the_chat_format_for_the_last_user_message(tok
     )
     with pytest.raises(ValueError, match="has none"):
         render([{"role": "system", "content": "hello"}])
+    with pytest.raises(ValueError, match="must be a string"):
+        render([{"role": "user", "content": [{"type": "text", "text": "hi"}]}])
 
 
 def test_a_chat_format_1_model_keeps_the_template_that_passes_prompts_as_typed(tokenizer):
@@ -208,7 +212,7 @@ def test_exports_of_a_chat_format_1_model_carry_its_template(tmp_path, config, t
     old = ChatTokenizer(tokenizer.backend, "old.json", chat_format=1)
     model_dir = save_arrays(tmp_path / "old", config, random_weights(config), old)
     hf = json.loads((export_hf(model_dir, tmp_path / "hf") / "tokenizer_config.json").read_text())
-    assert hf["chat_template"] == chat_template(1) != CHAT_TEMPLATE
+    assert hf["chat_template"] == chat_template(1) == CHAT_TEMPLATE != chat_template(2)
     gguf_path = export_gguf(model_dir, tmp_path / "old.gguf")
     field = GGUFReader(str(gguf_path)).fields["tokenizer.chat_template"]
     assert bytes(field.parts[field.data[0]]).decode() == chat_template(1)
@@ -276,7 +280,7 @@ def test_gguf_export_holds_llama_metadata_the_bpe_vocabulary_and_permuted_weight
     assert types[:5] == [gguf.TokenType.CONTROL] * 5 and set(types[5:]) == {gguf.TokenType.NORMAL}
     assert field("tokenizer.ggml.bos_token_id") == 1 and field("tokenizer.ggml.eos_token_id") == 2
     assert field("tokenizer.ggml.add_bos_token") is False
-    assert field("tokenizer.chat_template") == CHAT_TEMPLATE
+    assert field("tokenizer.chat_template") == chat_template(2)
     assert len(field("tokenizer.ggml.merges")) > 0
     tensors = {t.name: t for t in reader.tensors}
     assert len(tensors) == len(expected_shapes(config))

@@ -58,6 +58,11 @@ def test_chat_format_2_reads_every_casing_and_position_of_a_word_alike(tokenizer
     assert tokenizer.format_prompt("Hi") == " hi"
 
 
+def test_a_tokenizer_made_without_a_chat_format_is_format_1_as_before_2_2(tokenizer):
+    assert ChatTokenizer(tokenizer.backend).chat_format == 1
+    assert ChatTokenizer(tokenizer.backend).encode_chat("Hi").ids[2:-1] == tokenizer.encode("Hi")
+
+
 def test_chat_format_1_encodes_the_prompt_as_typed(tokenizer):
     old = ChatTokenizer(tokenizer.backend, "old.json", chat_format=1)
     assert old.encode_chat("Hi Miso").ids[2:-1] == tokenizer.encode("Hi Miso")

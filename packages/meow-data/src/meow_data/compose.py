@@ -7,8 +7,8 @@ rather than exact strings.
 
 People also decorate what they type: an emoji at the end ("i'm home 😺"), a word stretched for
 feeling ("sooo hungryyy"). A share of prompts gets one of each, so that neither the emoji's bytes
-nor the stretched spelling turns the topic (each cost the bundled Miso 6 and 3 points on the
-unseen-phrasings suite before the data had them).
+nor the stretched spelling turns the topic (`python tools/bench typing`: on the unseen-phrasings
+suite an added emoji cost the Miso trained on meow-data 1.3 4.3 points, a stretched word 3.5).
 
 Now and then one slot is filled with a made-up word ("do you want some drelvo") while the
 category stays. A model trained from scratch cannot know every word people use; this teaches it

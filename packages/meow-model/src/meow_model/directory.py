@@ -284,13 +284,7 @@ def save_arrays(
             raise CheckpointError(
                 f"{name}: expected float32/float16 {expected[name]}, got {array.dtype} {array.shape}"
             )
-    header = {
-        "format_version": FORMAT_VERSION,
-        "meow_model_version": __version__,
-        "architecture": config.to_dict(),
-        "chat_format": tokenizer.chat_format,
-        "weights_dtype": str(next(iter(weights.values())).dtype),
-    }
+    header = config_header(config, tokenizer.chat_format, str(next(iter(weights.values())).dtype))
     directory.parent.mkdir(parents=True, exist_ok=True)
     with staged_directory(directory) as staging:
         arrays = {k: np.ascontiguousarray(v) for k, v in weights.items()}
@@ -303,6 +297,19 @@ def save_arrays(
         write_json(staging / CONFIG_FILE, header)
         write_json(staging / META_FILE, {"meow_model_version": __version__, **(meta or {})})
     return directory
+
+
+def config_header(config: ModelConfig, chat_format: int, weights_dtype: str) -> dict[str, Any]:
+    """config.json's content. A chat-format-1 model is written as format 1, which every 2.x reads."""
+    header: dict[str, Any] = {
+        "format_version": 1 if chat_format == 1 else FORMAT_VERSION,
+        "meow_model_version": __version__,
+        "architecture": config.to_dict(),
+        "weights_dtype": weights_dtype,
+    }
+    if chat_format != 1:
+        header["chat_format"] = chat_format
+    return header
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

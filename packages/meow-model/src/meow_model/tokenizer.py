@@ -67,10 +67,14 @@ class ChatEncoding:
 
 
 class ChatTokenizer:
-    """Byte-level BPE with the chat format. Build with `ChatTokenizer.from_file` or from a `Tokenizer`."""
+    """Byte-level BPE with the chat format. Build with `ChatTokenizer.from_file` or from a `Tokenizer`.
+
+    `chat_format` defaults to 1, as before meow-model 2.2, so existing callers encode as they did;
+    model directories name theirs, and new tokenizers (meow-train >= 3.3) use `CHAT_FORMAT`.
+    """
 
     def __init__(
-        self, tokenizer: Tokenizer, source: str = "<memory>", chat_format: int = CHAT_FORMAT
+        self, tokenizer: Tokenizer, source: str = "<memory>", chat_format: int = 1
     ) -> None:
         checked_chat_format(chat_format, source)
         for expected, token in enumerate(SPECIAL_TOKENS):
@@ -88,7 +92,7 @@ class ChatTokenizer:
         self.chat_format = chat_format
 
     @classmethod
-    def from_file(cls, path: str | Path, chat_format: int = CHAT_FORMAT) -> ChatTokenizer:
+    def from_file(cls, path: str | Path, chat_format: int = 1) -> ChatTokenizer:
         path = Path(path)
         if not path.is_file():
             raise TokenizerError(f"{path}: tokenizer file not found")

@@ -184,7 +184,8 @@ def ollama_modelfile(
 ) -> str:
     model = gguf_path.stem
     case_note = (
-        "# This model reads prompts in lowercase; Ollama's templates cannot lowercase, so type in lowercase.\n"
+        "# This model reads prompts lowercased, trimmed and with plain quotes; Ollama's templates cannot\n"
+        "# do that, so type in lowercase with the keyboard's ' and \" (not a phone's curly ones).\n"
         if chat_format == 2
         else ""
     )

@@ -28,8 +28,11 @@ def chat_template(chat_format: int = CHAT_FORMAT) -> str:
     """The Jinja chat template of `chat_format`.
 
     The special tokens are meow_model.SPECIAL_TOKENS (a test holds them equal). With
-    add_generation_prompt this renders exactly `ChatTokenizer.encode_chat(last_user_message)`;
-    a conversation ending in an assistant reply renders the full training turn (for fine-tuning).
+    add_generation_prompt this renders exactly `ChatTokenizer.encode_chat(last_user_message)` in
+    Python's Jinja (transformers, llama-cpp-python); llama.cpp's C++ template engine lowercases
+    and trims ASCII only, so there a message with non-ASCII capitals or spaces may tokenize
+    differently. A conversation ending in an assistant reply renders the full training turn
+    (for fine-tuning).
     """
     checked_chat_format(chat_format)
     return (
@@ -43,6 +46,8 @@ def chat_template(chat_format: int = CHAT_FORMAT) -> str:
         "{%- endfor -%}"
         "{%- if ns.user is none -%}"
         "{{- raise_exception('a MeowLLM model answers a user message; the conversation has none') -}}"
+        "{%- elif ns.user is not string -%}"
+        "{{- raise_exception('a MeowLLM model reads text: the user message must be a string') -}}"
         "{%- endif -%}"
         "{{- '<bos><user>' + " + _PROMPT[chat_format] + " -}}"
         "{%- if ns.reply is not none -%}"
@@ -53,7 +58,8 @@ def chat_template(chat_format: int = CHAT_FORMAT) -> str:
     )
 
 
-CHAT_TEMPLATE = chat_template()  # the template of the chat format new models use
+# Chat format 1's template, as before meow-model 2.2 (a model's own: chat_template(tokenizer.chat_format)).
+CHAT_TEMPLATE = chat_template(1)
 
 
 def ollama_template(chat_format: int = CHAT_FORMAT) -> str:

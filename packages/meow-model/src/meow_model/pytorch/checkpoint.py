@@ -16,13 +16,13 @@ from meow_model.__about__ import __version__
 from meow_model.atomic_dir import staged_directory
 from meow_model.directory import (
     CONFIG_FILE,
-    FORMAT_VERSION,
     META_FILE,
     TIED_KEY,
     TOKENIZER_FILE,
     WEIGHTS_FILE,
     CheckpointError,
     Pretrained,
+    config_header,
     read_directory,
     write_json,
 )
@@ -49,13 +49,8 @@ def save_pretrained(
         for k, v in model.state_dict().items()
         if k != TIED_KEY
     }
-    config = {
-        "format_version": FORMAT_VERSION,
-        "meow_model_version": __version__,
-        "architecture": model.config.to_dict(),
-        "chat_format": tokenizer.chat_format,
-        "weights_dtype": str(next(iter(state.values())).dtype).removeprefix("torch."),
-    }
+    dtype_name = str(next(iter(state.values())).dtype).removeprefix("torch.")
+    config = config_header(model.config, tokenizer.chat_format, dtype_name)
     with staged_directory(directory) as staging:
         save_file(
             state, str(staging / WEIGHTS_FILE), metadata={"format": "pt", "meow_model": __version__}
