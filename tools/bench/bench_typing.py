@@ -1,12 +1,13 @@
 """Bench `typing`: does Miso understand a prompt however it is typed?
 
-The unseen-phrasings suite is scored as written and then retyped the way people type in a chat
+The unseen-phrasings suite (or `--suite selection`, the one to decide a recipe on) is scored as
+written and then retyped the way people type in a chat
 box: Sentence case, SHOUTED, a phone's curly apostrophe, an emoji added, one word stretched
 ("hungryyy"), stray spaces around it. Each variant is scored like `meow-train eval` (meow-chat's
 default sampling, `meow_rules.check`), with the same seeds as the text as written, so the drop
 against it is the cost of that way of typing. The variants are seeded and deterministic.
 
-    python tools/bench typing [--model DIR] [--samples 4]
+    python tools/bench typing [--model DIR] [--samples 4] [--suite unseen]
 """
 
 from __future__ import annotations
@@ -54,10 +55,12 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="bench typing")
     parser.add_argument("--model", help="model directory (default: the bundled Miso)")
     parser.add_argument("--samples", type=int, default=4, help="samples per prompt")
+    parser.add_argument("--suite", default="unseen", help="the persona's suite to retype")
     args = parser.parse_args(argv)
     miso = load_pretrained(args.model or bundled_model_dir())
-    prompts = MISO.suite("unseen")
-    rows, results = [], {"prompts": len(prompts), "samples": args.samples, "variants": {}}
+    prompts = MISO.suite(args.suite)
+    rows, results = [], {"suite": args.suite, "prompts": len(prompts), "samples": args.samples,
+                         "variants": {}}  # fmt: skip
     baseline = None
     for name, retype in VARIANTS.items():
         rng = random.Random(0)
@@ -74,8 +77,6 @@ def main(argv: list[str]) -> int:
         baseline = rate if baseline is None else baseline
         results["variants"][name] = rate
         rows.append((name, f"{rate:6.1%}  ({(rate - baseline) * 100:+.1f} points)"))
-    print(
-        f"unseen phrasings, {len(prompts)} prompts x {args.samples} samples, by how they are typed:"
-    )
-    report("typing", rows, results)
+    print(f"suite {args.suite}, {len(prompts)} prompts x {args.samples} samples, as typed:")
+    report(f"typing-{args.suite}", rows, results)
     return 0
