@@ -337,3 +337,34 @@ def test_a_time_budget_is_planned_from_the_speed_after_the_warm_up_steps():
     expected = step + (budget_s - elapsed) / (per_step_s * (1 + EVAL_OVERHEAD))
     assert total == pytest.approx(expected, abs=1) and total > 4500
     assert _steps_in_budget(step, budget_s + 5, 3.0, budget_s) == step + 1  # budget spent: stop
+
+
+def test_a_time_budget_run_plans_past_slow_warm_up_steps(dataset, tmp_path, tiny, monkeypatch):
+    """The first three steps take 6 s each (as torch.compile's do), then 10 ms: the run plans for
+    the time left at the fast speed instead of stopping after a few dozen steps."""
+
+    def fake_elapsed(run):  # a clock that reads the step: 6 s for each of 3 steps, then 10 ms
+        return 6.0 * min(run.state.step, 3) + 0.01 * max(run.state.step - 3, 0)
+
+    monkeypatch.setattr(trainer_module._Run, "elapsed", fake_elapsed)
+    result = train(tiny(dataset, tmp_path / "run", steps=None, max_minutes=0.35), quiet=True)
+    # 40 steps by the end of the timed window (18.37 s), then 2.63 s left at 10.8 ms a step
+    assert result.steps == 40 + int((21.0 - 18.37) / (0.01 * 1.08)) and not result.interrupted
+
+
+def test_a_resume_that_cannot_tell_the_runs_chat_format_is_refused(
+    dataset, tmp_path, tiny, monkeypatch
+):
+    part = tmp_path / "part"
+    monkeypatch.setattr(trainer_module, "_StopRequest", lambda: _StopAfter(27))
+    train(tiny(dataset, part), quiet=True)
+    monkeypatch.undo()
+    shutil.rmtree(part / "last")
+    resumed_from_best = train(tiny(dataset, part), resume=True, quiet=True)  # best/ says it
+    assert resumed_from_best.steps == 40
+    shutil.rmtree(part / "last")
+    shutil.rmtree(part / "best")
+    with pytest.raises(
+        RunDirError, match="neither last/ nor best/ is there to say which chat format"
+    ):
+        train(tiny(dataset, part, steps=60), resume=True, quiet=True)

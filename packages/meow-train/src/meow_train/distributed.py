@@ -111,13 +111,23 @@ def all_reduce_sum(value: torch.Tensor, world: World) -> torch.Tensor:
     return value
 
 
-def broadcast_flag(flag: bool, world: World) -> bool:
-    """True on every rank if it is true on any (used to stop all ranks together)."""
+def broadcast_flags(flags: list[bool], world: World) -> list[bool]:
+    """Each flag true on every rank if it is true on any, in one collective (used to stop all
+    ranks together)."""
     if not world.distributed:
-        return flag
-    t = torch.tensor([int(flag)])
+        return flags
+    t = torch.tensor([int(f) for f in flags])
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item())
+    return [bool(v) for v in t.tolist()]
+
+
+def rank0_value(value: int, world: World) -> int:
+    """Rank 0's `value` on every rank (a decision all ranks must share, e.g. a planned length)."""
+    if not world.distributed:
+        return value
+    t = torch.tensor([value if world.rank == 0 else 0])
+    dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return int(t.item())
 
 
 def barrier(world: World) -> None:

@@ -36,8 +36,9 @@ from meow_train.distributed import (
     World,
     all_reduce_sum,
     barrier,
-    broadcast_flag,
+    broadcast_flags,
     init_world,
+    rank0_value,
     shutdown,
 )
 from meow_train.evaluate import evaluate
@@ -341,7 +342,8 @@ def _loop(run: _Run) -> bool:
     bar = tqdm(total=state.total_steps, initial=state.step, unit="step", dynamic_ncols=True,
                disable=True if run.quiet or not world.is_main else None)  # fmt: skip
     throughput = _Throughput()
-    calibration: tuple[int, float] | None = None  # (step, elapsed) where timing began
+    first_step = state.step  # of this process: a resumed run warms up (compiles) again
+    calibration: list[float] | None = None  # [step, elapsed, evaluation s] since timing began
     lengths = run.train_data.lengths()
     interrupted = False
     run.net.train()
@@ -361,22 +363,28 @@ def _loop(run: _Run) -> bool:
                                        "lr": run.optimizer.param_groups[0]["lr"],
                                        "supervised_tokens_per_s": rate, "elapsed_s": run.elapsed()})  # fmt: skip
                 if state.total_steps is None:
-                    if calibration is None and state.step >= CALIBRATION_WARMUP:
-                        calibration = (state.step, run.elapsed())
+                    if calibration is None and state.step - first_step >= CALIBRATION_WARMUP:
+                        calibration = [state.step, run.elapsed(), 0.0]
                     elif calibration and state.step - calibration[0] == CALIBRATION_STEPS:
-                        state.total_steps = _steps_in_budget(
-                            state.step, run.elapsed(), run.elapsed() - calibration[1], run.budget_s
-                        )
+                        timed = run.elapsed() - calibration[1] - calibration[2]
+                        planned = _steps_in_budget(state.step, run.elapsed(), timed, run.budget_s)
+                        state.total_steps = rank0_value(planned, world)  # one plan for all ranks
                         bar.total = state.total_steps
                         bar.refresh()
                 finished = state.total_steps is not None and state.step >= state.total_steps
-                interrupted = broadcast_flag(stop.requested, world)
-                if interrupted or finished or run.elapsed() >= run.budget_s:
+                # every rank stops at the same step, or the others would wait for it forever
+                interrupted, out_of_time = broadcast_flags(
+                    [stop.requested, run.elapsed() >= run.budget_s], world
+                )
+                if interrupted or finished or out_of_time:
                     done = True
                     break
                 if state.step % cfg.eval_every == 0:
+                    evaluation_start = run.elapsed()
                     run.checkpoint(final=False)
                     run.net.train()
+                    if calibration:  # the plan is timed on training steps alone
+                        calibration[2] += run.elapsed() - evaluation_start
             else:
                 state.epoch += 1
                 state.batch = 0
@@ -444,18 +452,27 @@ def _tokenizer(
 ) -> ChatTokenizer:
     saved = run_dir / TOKENIZER_FILE
     if resume and saved.is_file():
-        # the run goes on in the chat format it began in (format 1 for a run of meow-train < 3.3)
-        last = run_dir / "last"
-        chat_format = read_chat_format(last) if last.is_dir() else CHAT_FORMAT
-        return ChatTokenizer.from_file(saved, chat_format)
+        return ChatTokenizer.from_file(saved, _run_chat_format(run_dir))
     tokenizer = (
-        ChatTokenizer.from_file(cfg.tokenizer)
+        ChatTokenizer.from_file(cfg.tokenizer, CHAT_FORMAT)
         if cfg.tokenizer
         else fit_tokenizer(train_examples, cfg.vocab_size)
     )
     if world.is_main:
         tokenizer.save(saved)
     return tokenizer
+
+
+def _run_chat_format(run_dir: Path) -> int:
+    """The chat format a run was trained in (1 for a run of meow-train < 3.3), from its checkpoints:
+    a resumed run goes on in it, or its model would read prompts two ways."""
+    for checkpoint in ("last", "best"):
+        if (run_dir / checkpoint).is_dir():
+            return read_chat_format(run_dir / checkpoint)
+    raise RunDirError(
+        f"{run_dir}: neither last/ nor best/ is there to say which chat format the run was "
+        "trained in; restore one of them, or start a new run"
+    )
 
 
 def _optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
