@@ -96,10 +96,12 @@ def read_directory(directory: str | Path) -> ModelDirectory:
     if not directory.is_dir():
         raise CheckpointError(f"{directory}: model directory not found")
     _refuse_pickles(directory)
-    arch = read_config(directory / CONFIG_FILE)
+    config_path = directory / CONFIG_FILE
+    header = _read_header(config_path)
+    arch = _architecture(header, config_path)
     try:
         tokenizer = ChatTokenizer.from_file(
-            directory / TOKENIZER_FILE, _chat_format(directory / CONFIG_FILE)
+            directory / TOKENIZER_FILE, _chat_format(header, config_path)
         )
     except TokenizerError as exc:
         raise CheckpointError(str(exc)) from None
@@ -124,20 +126,23 @@ def load_pretrained(directory: str | Path) -> Pretrained:
 
 def read_config(path: Path) -> ModelConfig:
     """config.json's format, version and architecture, every field checked."""
-    config = _read_header(path)
+    return _architecture(_read_header(path), path)
+
+
+def read_chat_format(directory: str | Path) -> int:
+    """The chat format of a model directory's tokenizer (1 for a format-1 directory)."""
+    path = Path(directory) / CONFIG_FILE
+    return _chat_format(_read_header(path), path)
+
+
+def _architecture(config: dict[str, Any], path: Path) -> ModelConfig:
     try:
         return ModelConfig.from_dict(config.get("architecture", {}))
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: invalid architecture: {exc}") from None
 
 
-def read_chat_format(directory: str | Path) -> int:
-    """The chat format of a model directory's tokenizer (1 for a format-1 directory)."""
-    return _chat_format(Path(directory) / CONFIG_FILE)
-
-
-def _chat_format(path: Path) -> int:
-    config = _read_header(path)
+def _chat_format(config: dict[str, Any], path: Path) -> int:
     if config["format_version"] == 1:
         return 1
     chat_format = config.get("chat_format")

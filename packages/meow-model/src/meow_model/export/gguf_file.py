@@ -30,7 +30,6 @@ from meow_model.export.template import chat_template, ollama_template
 from meow_model.sampling import SamplingConfig
 from meow_model.tokenizer import (
     BOS_ID,
-    CHAT_FORMAT,
     EOS_ID,
     PAD_ID,
     SPECIAL_TOKENS,
@@ -180,7 +179,7 @@ def _write_tokenizer(writer: Any, gguf: Any, tokenizer: ChatTokenizer) -> None:
 
 
 def ollama_modelfile(
-    gguf_path: Path, config: ModelConfig, sampling: SamplingConfig, chat_format: int = CHAT_FORMAT
+    gguf_path: Path, config: ModelConfig, sampling: SamplingConfig, chat_format: int
 ) -> str:
     model = gguf_path.stem
     case_note = (

@@ -31,7 +31,6 @@ from meow_model.export.template import chat_template
 from meow_model.sampling import SamplingConfig
 from meow_model.tokenizer import (
     BOS_ID,
-    CHAT_FORMAT,
     EOS_ID,
     MISO_ID,
     PAD_ID,
@@ -143,7 +142,7 @@ def special_tokens_map() -> dict[str, Any]:
     }
 
 
-def tokenizer_config(config: ModelConfig, chat_format: int = CHAT_FORMAT) -> dict[str, Any]:
+def tokenizer_config(config: ModelConfig, chat_format: int) -> dict[str, Any]:
     return {
         "tokenizer_class": "PreTrainedTokenizerFast",
         **special_tokens_map(),
