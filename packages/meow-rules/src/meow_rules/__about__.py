@@ -1,3 +1,3 @@
 """Version of meow-rules (semantic: the public API in __init__ is versioned)."""
 
-__version__ = "1.1.0"
+__version__ = "1.2.0"
