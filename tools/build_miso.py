@@ -49,7 +49,7 @@ SHOWCASE = [
 # bundled Miso *is* that sweep run (its meta.json records the command); a fixed-step rebuild with
 # this recipe is a sibling model within a point or two of it on every suite.
 RECIPE = {"n": 120_000, "steps": 3213, "d_model": 160, "n_layers": 4, "n_heads": 4, "ffn_dim": 448,
-          "topic_loss_weight": 1.0, "prompt_noise": 0.0, "lr": 3e-3, "batch_size": 64}  # fmt: skip
+          "topic_loss_weight": 1.0, "prompt_loss_weight": 0.0, "prompt_noise": 0.0, "lr": 3e-3, "batch_size": 64}  # fmt: skip
 
 
 def main() -> int:
@@ -79,6 +79,12 @@ def main() -> int:
         type=float,
         default=RECIPE["topic_loss_weight"],
         help="weight of the training-only topic head (meow-train's topic_head.py)",
+    )
+    parser.add_argument(
+        "--prompt-loss-weight",
+        type=float,
+        default=RECIPE["prompt_loss_weight"],
+        help="weight of the next-token loss on the prompt's text (meow-train's topic_head.py)",
     )
     parser.add_argument(
         "--prompt-noise",
@@ -115,7 +121,7 @@ def build(args: argparse.Namespace) -> dict:
     }
     cfg = TrainConfig(data=data_dir, out=run_dir, steps=args.steps or None, max_minutes=args.max_minutes, seed=args.seed,
                       eval_every=300, device="cpu", topic_loss_weight=args.topic_loss_weight,
-                      prompt_noise=args.prompt_noise, lr=args.lr, batch_size=args.batch_size, **shape)  # fmt: skip
+                      prompt_loss_weight=args.prompt_loss_weight, prompt_noise=args.prompt_noise, lr=args.lr, batch_size=args.batch_size, **shape)  # fmt: skip
     start = time.perf_counter()
     result = train(cfg, force=args.force)
     wall = time.perf_counter() - start
@@ -152,6 +158,7 @@ def build(args: argparse.Namespace) -> dict:
             "n": args.n,
             "shape": shape,
             "topic_loss_weight": args.topic_loss_weight,
+            "prompt_loss_weight": args.prompt_loss_weight,
             "prompt_noise": args.prompt_noise,
             "lr": args.lr,
             "batch_size": args.batch_size,

@@ -223,6 +223,8 @@ def test_run_refuses_an_edited_dataset_with_one_line_and_no_verify_overrides(
         ["--batch-size", "1000000000"],
         ["--prompt-noise", "1"],
         ["--prompt-noise", "-0.1"],
+        ["--prompt-loss-weight", "-1"],
+        ["--prompt-loss-weight", "nan"],
     ],
 )
 def test_run_refuses_bad_numbers_with_exit_2_and_one_line(dataset, tmp_path, runner, args):

@@ -8,7 +8,7 @@ import torch
 from meow_model import BOS_ID, MISO_ID, PAD_ID, SPECIAL_TOKENS, USER_ID
 from meow_model.pytorch import IGNORE_INDEX
 from meow_train import DatasetError, fit_tokenizer, load_dataset
-from meow_train.batches import collate, epoch_batches, noisy_prompts, shard
+from meow_train.batches import collate, epoch_batches, noisy_prompts, prompt_targets, shard
 from meow_train.dataset import encode, targets_for
 
 
@@ -146,3 +146,20 @@ def test_prompt_noise_is_off_at_zero_and_repeatable_from_its_generator(encoded):
     _, other, _ = _noisy(encoded, 0.1, seed=4)
     assert torch.equal(first, again) and not torch.equal(first, other)
     assert not torch.equal(first, inputs)
+
+
+def test_prompt_targets_are_the_prompt_text_and_nothing_else(encoded):
+    rows = list(range(len(encoded)))
+    inputs, targets = collate(encoded, rows)
+    starts = [encoded.reply_starts[i] for i in rows]
+    prompt = prompt_targets(inputs, starts)
+    assert prompt.shape == inputs.shape
+    for row, start in enumerate(starts):
+        ids = encoded.ids[row]
+        # positions 1 .. start-3 predict the text tokens ids[2 .. start-2]; nothing else is a target
+        assert prompt[row, 1 : start - 2].tolist() == ids[2 : start - 1]
+        assert (prompt[row, :1] == IGNORE_INDEX).all()
+        assert (prompt[row, start - 2 :] == IGNORE_INDEX).all()
+        assert not set(ids[2 : start - 1]) & {BOS_ID, USER_ID, MISO_ID, PAD_ID}
+        # the reply's targets and the prompt's never overlap
+        assert not ((prompt[row] != IGNORE_INDEX) & (targets[row] != IGNORE_INDEX)).any()

@@ -1,5 +1,6 @@
 """The training-only topic head: it learns to name the category from the `<miso>` position."""
 
+import pytest
 import torch
 
 from meow_model import ModelConfig
@@ -49,3 +50,20 @@ def test_without_weight_there_is_no_head_and_the_objective_is_the_language_loss(
     objective, lm_loss = module(inputs, targets, pos, topics)
     assert module.topic_head is None and torch.equal(objective, lm_loss)
     assert torch.equal(lm_loss, model(inputs, targets)[1])
+
+
+def test_prompt_loss_is_added_with_its_weight_and_needs_its_targets():
+    torch.manual_seed(0)
+    model = MeowForCausalLM(
+        ModelConfig(vocab_size=128, d_model=32, n_layers=1, n_heads=2, ffn_dim=64)
+    )
+    inputs, targets, pos, topics = _batch(128)
+    prompt = torch.full_like(inputs, IGNORE_INDEX)
+    prompt[:, 1:4] = inputs[:, 2:5]
+    module = TrainModule(model, n_topics=3, topic_loss_weight=0.0, prompt_loss_weight=0.5)
+    objective, lm_loss = module(inputs, targets, pos, topics, prompt)
+    assert torch.equal(lm_loss, model(inputs, targets)[1])  # what is reported: the reply alone
+    expected = lm_loss + 0.5 * model(inputs, prompt)[1]
+    assert torch.allclose(objective, expected)
+    with pytest.raises(ValueError, match="needs the prompt targets"):
+        module(inputs, targets, pos, topics)

@@ -62,7 +62,9 @@ class _StopAfter:
 
 
 @pytest.mark.parametrize(
-    "extras", [{}, {"topic_loss_weight": 1.0}, {"prompt_noise": 0.15}], ids=["lm", "topic", "noise"]
+    "extras",
+    [{}, {"topic_loss_weight": 1.0}, {"prompt_noise": 0.15}, {"prompt_loss_weight": 0.3}],
+    ids=["lm", "topic", "noise", "prompt-loss"],
 )
 def test_interrupted_run_resumes_on_the_same_loss_curve(
     dataset, tmp_path, tiny, monkeypatch, extras

@@ -76,6 +76,21 @@ def noisy_prompts(
     return torch.where(hit, random_ids, inputs)
 
 
+def prompt_targets(inputs: torch.Tensor, reply_starts: list[int]) -> torch.Tensor:
+    """Next-token targets on the prompt's text only [B, T] (for `prompt_loss_weight`).
+
+    Position p predicts `inputs[p + 1]` for the prompt's text tokens, i.e. from the `<user>`
+    marker to the token before `<miso>`; the markers, the reply and the padding are ignored.
+    Built from the clean inputs, so word dropout never becomes something to predict.
+    """
+    rows, width = inputs.shape
+    positions = torch.arange(width).expand(rows, width)
+    miso = torch.tensor(reply_starts).unsqueeze(1) - 1  # the `<miso>` position in the inputs
+    text = (positions >= 1) & (positions < miso - 1)
+    following = torch.nn.functional.pad(inputs[:, 1:], (0, 1), value=PAD_ID)
+    return torch.where(text, following, torch.full_like(inputs, IGNORE_INDEX))
+
+
 def topic_batch(data: Encoded, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
     """For the topic head: each row's `<miso>` position in the inputs, and its category index."""
     positions = torch.tensor([data.reply_starts[i] - 1 for i in indices])

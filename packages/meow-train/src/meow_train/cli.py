@@ -115,6 +115,14 @@ def tokenizer_cmd(data_dir: Path, vocab_size: int, out: Path, force: bool) -> No
     help="Weight of the training-only topic head's loss (0: off).",
 )
 @click.option(
+    "--prompt-loss-weight",
+    type=click.FloatRange(min=0),
+    callback=_finite,
+    default=_D["prompt_loss_weight"],
+    show_default=True,
+    help="Weight of the next-token loss on the prompt's own text (0: reply only).",
+)
+@click.option(
     "--prompt-noise",
     type=click.FloatRange(min=0, max=1, max_open=True),
     default=_D["prompt_noise"],

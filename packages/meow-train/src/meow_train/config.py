@@ -29,6 +29,7 @@ class TrainConfig:
     weight_decay: float = 0.1
     grad_clip: float = 1.0
     topic_loss_weight: float = 0.0  # > 0: train the topic head alongside (see topic_head.py)
+    prompt_loss_weight: float = 0.0  # > 0: also learn the prompt's text (see topic_head.py)
     prompt_noise: float = 0.0  # share of prompt tokens swapped for random ones each step
     d_model: int = _ARCH["d_model"]
     n_layers: int = _ARCH["n_layers"]
@@ -56,7 +57,12 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a finite number > 0, got {value}")
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a finite number > 0, got {self.lr}")
-        for name in ("weight_decay", "grad_clip", "topic_loss_weight"):  # 0 turns each off
+        for name in (
+            "weight_decay",
+            "grad_clip",
+            "topic_loss_weight",
+            "prompt_loss_weight",
+        ):  # 0 turns each off
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value}")

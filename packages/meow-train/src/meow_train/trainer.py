@@ -29,7 +29,14 @@ from meow_model import CHAT_FORMAT, ChatTokenizer, read_chat_format
 from meow_model.pytorch import IGNORE_INDEX, MeowForCausalLM, pick_device, save_pretrained
 from meow_rules import HARD_NEGATIVE, MISO, SELECTION, Persona, load_persona
 from meow_train.__about__ import __version__
-from meow_train.batches import collate, epoch_batches, noisy_prompts, shard, topic_batch
+from meow_train.batches import (
+    collate,
+    epoch_batches,
+    noisy_prompts,
+    prompt_targets,
+    shard,
+    topic_batch,
+)
 from meow_train.config import TrainConfig
 from meow_train.dataset import Dataset, DatasetError, Encoded, encode, load_dataset
 from meow_train.distributed import (
@@ -237,7 +244,8 @@ def _setup(
         )
     torch.manual_seed(cfg.seed)
     model = MeowForCausalLM(cfg.model_config(tokenizer.vocab_size)).to(device)
-    module = TrainModule(model, len(topics), cfg.topic_loss_weight).to(device)
+    module = TrainModule(model, len(topics), cfg.topic_loss_weight, cfg.prompt_loss_weight)
+    module = module.to(device)
     optimizer = _optimizer(module, cfg, device)
     state = TrainState()
     if resume:
@@ -504,8 +512,9 @@ def _step(
 ) -> tuple[float, int]:
     """One optimizer step on this rank's rows; returns (global mean loss, global supervised tokens)."""
     inputs, targets = collate(data, indices)
+    starts = [data.reply_starts[i] for i in indices]
+    prompt = prompt_targets(inputs, starts).to(device) if cfg.prompt_loss_weight else None
     if noise is not None:
-        starts = [data.reply_starts[i] for i in indices]
         vocab = module.model.config.vocab_size
         inputs = noisy_prompts(inputs, starts, cfg.prompt_noise, vocab, noise)
     topic_pos, topics = topic_batch(data, indices)
@@ -514,7 +523,7 @@ def _step(
     local = (targets != IGNORE_INDEX).sum()
     count = all_reduce_sum(local.detach().clone().float(), world)
     with _autocast(device, dtype):
-        objective, loss = net(inputs, targets, topic_pos, topics)
+        objective, loss = net(inputs, targets, topic_pos, topics, prompt)
     # scale so that DDP's gradient average equals the mean over the *global* supervised tokens
     scaled = objective * local * world.size / count
     optimizer.zero_grad(set_to_none=True)
