@@ -50,9 +50,6 @@ def test_no_eval_prompt_is_emitted(full):
     _, generated = full
     emitted = {normalize_prompt(s.input) for s in generated.train + generated.val}
     assert not emitted & MISO.normalized_eval_prompts
-    assert generated.rejections["eval_prompt"] > 0, (
-        "the banks do reach eval prompts; they must be filtered"
-    )
 
 
 def test_split_is_disjoint_by_normalized_prompt(full):
@@ -114,6 +111,7 @@ def test_custom_persona_and_banks(tmp_path):
     assert {s.category for s in samples} == {"rocks", "swimming"}
     assert all(check(s.output, s.category, persona).ok for s in samples)
     assert "show me your rock" not in {normalize_prompt(s.input) for s in samples}
+    assert generated.rejections["eval_prompt"] > 0  # the template does reach it: it was filtered
     write_dataset(generated, config, tmp_path)
     assert validate(tmp_path, persona).ok
     assert not validate(tmp_path).ok  # otter data is not valid Miso data

@@ -1,3 +1,3 @@
 """Version of meow-data (semantic: the public API in __init__ and the dataset format are versioned)."""
 
-__version__ = "1.4.0"
+__version__ = "1.5.0"

@@ -2,7 +2,8 @@
 
 A bank directory holds one TOML file per category (`hunger.toml`, …) and an optional
 `_shared.toml` whose reply slots, prompt address forms, frames (`so {body}`, `{context}. {body}`)
-and context sentences every category may use. Loading validates every entry against the persona
+context sentences and topic frames ("does {topic} scare you", used by every category that has a
+`topic` slot) every category may use. Loading validates every entry against the persona
 up front, so a bad fragment is reported with its file and position instead of silently lowering
 the pass rate of generation.
 
@@ -27,6 +28,7 @@ _FRAGMENT_KINDS = ("openers", "sensory", "redirects")
 _SLOT = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _BRACE = re.compile(r"[{}]")
 _FRAME_SLOTS = frozenset({"body", "context"})
+TOPIC_SLOT = "topic"  # a category's noun phrases for the shared topic frames
 
 # Inclusion probabilities of the optional reply slots, unless a bank sets its own.
 P_OPENER, P_SENSORY, P_REDIRECT = 0.5, 0.45, 0.55
@@ -56,6 +58,7 @@ class CategoryBank:
     frames: tuple[str, ...] = ()
     contexts: tuple[str, ...] = ()
     holdout: tuple[str, ...] = ()
+    topic_frames: tuple[str, ...] = ()  # the shared ones, when this bank has a `topic` slot
 
 
 class HoldoutMatcher:
@@ -88,6 +91,7 @@ class _Shared:
     frames: tuple[str, ...]
     contexts: tuple[str, ...]
     holdout: tuple[str, ...]
+    topic_frames: tuple[str, ...] = ()
 
 
 def default_banks_dir() -> Path:
@@ -140,6 +144,13 @@ def _load_shared(path: Path, persona: Persona) -> _Shared:
                 f"{path}: prompt.frames[{i}] {frame!r} must contain {{body}} and may only use "
                 "{body} and {context}"
             )
+    topic_frames = tuple(prompt.str_list("topic_frames", required=False))
+    for i, frame in enumerate(topic_frames):
+        if set(_SLOT.findall(frame)) != {TOPIC_SLOT} or _BRACE.search(_SLOT.sub("", frame)):
+            raise BankError(
+                f"{path}: prompt.topic_frames[{i}] {frame!r} must use {{{TOPIC_SLOT}}} and no "
+                "other slot"
+            )
     contexts = tuple(prompt.str_list("contexts", required=False))
     if any("{context}" in f for f in frames) and not contexts:
         raise BankError(f"{path}: prompt.frames use {{context}} but prompt.contexts is empty")
@@ -151,12 +162,13 @@ def _load_shared(path: Path, persona: Persona) -> _Shared:
         frames=frames,
         contexts=contexts,
         holdout=tuple(prompt.str_list("holdout", required=False)),
+        topic_frames=topic_frames,
     )
     entries = [
         (f"{table}.{kind}[{i}]", text)
         for table, kinds in (
             ("reply", _FRAGMENT_KINDS),
-            ("prompt", ("prefixes", "suffixes", "frames", "contexts")),
+            ("prompt", ("prefixes", "suffixes", "frames", "contexts", "topic_frames")),
         )
         for kind in kinds
         for i, text in enumerate(slots[kind] if table == "reply" else getattr(shared, kind))
@@ -177,6 +189,7 @@ def _load_category(path: Path, persona: Persona, shared: _Shared) -> CategoryBan
     reply = _Table(raw.get("reply", {}), path, "reply")
     prompt = _Table(raw.get("prompt", {}), path, "prompt")
     cores = reply.str_list("cores")
+    slots = {name: tuple(prompt.str_list(f"slots.{name}")) for name in prompt.table("slots")}
     own = {kind: reply.str_list(kind, required=False) for kind in _FRAGMENT_KINDS}
     _validate_fragments(own, persona, path)
     parts = {kind: [*shared.reply[kind], *own[kind]] for kind in _FRAGMENT_KINDS}
@@ -191,12 +204,13 @@ def _load_category(path: Path, persona: Persona, shared: _Shared) -> CategoryBan
         p_sensory=reply.probability("p_sensory", P_SENSORY),
         p_redirect=reply.probability("p_redirect", P_REDIRECT),
         templates=tuple(prompt.str_list("templates")),
-        slots={name: tuple(prompt.str_list(f"slots.{name}")) for name in prompt.table("slots")},
+        slots=slots,
         prefixes=shared.prefixes,
         suffixes=shared.suffixes,
         frames=shared.frames,
         contexts=shared.contexts,
         holdout=(*shared.holdout, *prompt.str_list("holdout", required=False)),
+        topic_frames=shared.topic_frames if TOPIC_SLOT in slots else (),
     )
     _validate_entries(bank, persona, path)
     _validate_held_out(bank, persona, path)

@@ -10,6 +10,10 @@ feeling ("sooo hungryyy"). A share of prompts gets one of each, so that neither 
 nor the stretched spelling turns the topic (`python tools/bench typing`: on the unseen-phrasings
 suite an added emoji cost the Miso trained on meow-data 1.3 4.3 points, a stretched word 3.5).
 
+Some prompts of a category with a `topic` slot use a shared topic frame instead of one of its
+own templates ("does {topic} scare you" for the thunder, the vacuum and the economy alike), so
+that the question's shape never gives the category away and the subject has to.
+
 Now and then one slot is filled with a made-up word ("do you want some drelvo") while the
 category stays. A model trained from scratch cannot know every word people use; this teaches it
 that the frame still carries the topic and that an unfamiliar word is no reason to leave the
@@ -37,6 +41,9 @@ P_TYPO = 0.06  # share of prompts with one typing slip
 P_TEXTING = 0.1  # share of prompts typed like a text message ("r u hungry", "dont", "im")
 P_EMOJI = 0.06  # share of prompts with an emoji before or after the text
 P_STRETCH = 0.04  # share of prompts with one word's last letter stretched ("hungryyy")
+P_TOPIC_FRAME = (
+    0.15  # share of a category's prompts asked in a shared topic frame, if it has a `topic` slot
+)
 # Everyday emoji of chat messages (several with the variation selector they are usually sent with).
 EMOJI = (
     "😂", "❤️", "😍", "🥺", "😭", "😊", "🙄", "👀", "✨", "😺", "🐱", "🐈", "😘", "🤔", "😅",
@@ -97,8 +104,11 @@ def compose_reply(bank: CategoryBank, rng: random.Random) -> str:
 
 def compose_prompt(bank: CategoryBank, rng: random.Random) -> str:
     """One user prompt: a filled template, maybe framed, an address, a casing and an ending."""
-    template = rng.choice(bank.templates)
-    body = _fill(template, bank, rng)
+    if bank.topic_frames and rng.random() < P_TOPIC_FRAME:
+        # the subject is the only clue in these, so it is never swapped for a made-up word
+        body = _fill(rng.choice(bank.topic_frames), bank, rng, nonce=False)
+    else:
+        body = _fill(rng.choice(bank.templates), bank, rng)
     question = _QUESTION_START.match(body) is not None
     if bank.frames and rng.random() < P_FRAME:
         frame = rng.choice(bank.frames)
@@ -125,9 +135,9 @@ def compose_prompt(bank: CategoryBank, rng: random.Random) -> str:
     return text
 
 
-def _fill(template: str, bank: CategoryBank, rng: random.Random) -> str:
+def _fill(template: str, bank: CategoryBank, rng: random.Random, nonce: bool = True) -> str:
     names = _SLOT.findall(template)
-    nonce_at = rng.randrange(len(names)) if names and rng.random() < P_NONCE else -1
+    nonce_at = rng.randrange(len(names)) if nonce and names and rng.random() < P_NONCE else -1
     index = iter(range(len(names)))
 
     def value(m: re.Match[str]) -> str:
