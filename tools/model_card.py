@@ -47,6 +47,14 @@ def model_card(
         f"of training ({build['training_wall_s'] / 60:.1f} minutes with tokenizer fitting, encoding and saving)",
         f"- topic head (training only, never shipped) with loss weight {tc.get('topic_loss_weight', 0.0)}: a linear "
         "classifier on the `<miso>` position learns each sample's category beside the next-token loss",
+        *(
+            [
+                f"- next-token loss on the prompt's text too, weighted {tc['prompt_loss_weight']} against the "
+                "reply's (the reported losses are the reply's)"
+            ]
+            if tc.get("prompt_loss_weight")
+            else []
+        ),
         f"- checkpoint chosen on the persona's *selection* suite (step {meta['step']}, val loss {meta['val_loss']:.4f}); "
         "that suite is never reported below",
         f"- versions: {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}",
