@@ -41,6 +41,18 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> 
     return value
 
 
+def _loss_weight(name: str, help: str):
+    """A `--NAME` option for a finite loss weight >= 0 (0 turns that loss off)."""
+    return click.option(
+        f"--{name.replace('_', '-')}",
+        type=click.FloatRange(min=0),
+        callback=_finite,
+        default=_D[name],
+        show_default=True,
+        help=help,
+    )
+
+
 @click.group()
 @click.version_option(__version__, prog_name="meow-train")
 def main() -> None:
@@ -106,21 +118,9 @@ def tokenizer_cmd(data_dir: Path, vocab_size: int, out: Path, force: bool) -> No
 @click.option(
     "--warmup-steps", type=click.IntRange(min=0), default=_D["warmup_steps"], show_default=True
 )
-@click.option(
-    "--topic-loss-weight",
-    type=click.FloatRange(min=0),
-    callback=_finite,
-    default=_D["topic_loss_weight"],
-    show_default=True,
-    help="Weight of the training-only topic head's loss (0: off).",
-)
-@click.option(
-    "--prompt-loss-weight",
-    type=click.FloatRange(min=0),
-    callback=_finite,
-    default=_D["prompt_loss_weight"],
-    show_default=True,
-    help="Weight of the next-token loss on the prompt's own text (0: reply only).",
+@_loss_weight("topic_loss_weight", "Weight of the training-only topic head's loss (0: off).")
+@_loss_weight(
+    "prompt_loss_weight", "Weight of the next-token loss on the prompt's own text (0: reply only)."
 )
 @click.option(
     "--prompt-noise",
