@@ -1,5 +1,6 @@
 """tools/check_versions.py: passes on this repository, and catches each kind of API breach."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -37,7 +38,9 @@ def test_breaches_are_reported(tmp_path):
     )
     data = tmp_path / "packages" / "meow-data"
     pyproject = data / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('"meow-rules~=1.1"', '"meow-rules~=2.0"'))
+    text, pins = re.subn(r'"meow-rules~=1\.\d+"', '"meow-rules~=2.0"', pyproject.read_text())
+    assert pins == 1, "meow-data's pyproject no longer pins meow-rules ~=1.x"
+    pyproject.write_text(text)
     init = data / "src" / "meow_data" / "__init__.py"
     init.write_text(
         init.read_text().replace("__all__ = [", "_hidden = [")
