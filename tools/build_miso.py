@@ -49,7 +49,8 @@ SHOWCASE = [
 # bundled Miso *is* that sweep run (its meta.json records the command); a fixed-step rebuild with
 # this recipe is a sibling model within a point or two of it on every suite.
 RECIPE = {"n": 120_000, "steps": 3213, "d_model": 160, "n_layers": 4, "n_heads": 4, "ffn_dim": 448,
-          "topic_loss_weight": 1.0, "prompt_loss_weight": 0.0, "prompt_noise": 0.0, "lr": 3e-3, "batch_size": 64}  # fmt: skip
+          "topic_loss_weight": 1.0, "prompt_loss_weight": 0.0, "prompt_noise": 0.0, "lr": 3e-3, "batch_size": 64,
+          "vocab_size": 2048}  # fmt: skip
 
 
 def main() -> int:
@@ -94,6 +95,9 @@ def main() -> int:
     )
     parser.add_argument("--lr", type=float, default=RECIPE["lr"], help="peak learning rate")
     parser.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
+    parser.add_argument(
+        "--vocab-size", type=int, default=RECIPE["vocab_size"], help="tokenizer size (BPE merges)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--samples", type=int, default=4, help="eval samples per held-out prompt")
     parser.add_argument(
@@ -121,7 +125,7 @@ def build(args: argparse.Namespace) -> dict:
     }
     cfg = TrainConfig(data=data_dir, out=run_dir, steps=args.steps or None, max_minutes=args.max_minutes, seed=args.seed,
                       eval_every=300, device="cpu", topic_loss_weight=args.topic_loss_weight,
-                      prompt_loss_weight=args.prompt_loss_weight, prompt_noise=args.prompt_noise, lr=args.lr, batch_size=args.batch_size, **shape)  # fmt: skip
+                      prompt_loss_weight=args.prompt_loss_weight, prompt_noise=args.prompt_noise, lr=args.lr, batch_size=args.batch_size, vocab_size=args.vocab_size, **shape)  # fmt: skip
     start = time.perf_counter()
     result = train(cfg, force=args.force)
     wall = time.perf_counter() - start
@@ -162,6 +166,7 @@ def build(args: argparse.Namespace) -> dict:
             "prompt_noise": args.prompt_noise,
             "lr": args.lr,
             "batch_size": args.batch_size,
+            "vocab_size": args.vocab_size,
             "command": "python tools/build_miso.py --force",
         },
         "eval_fp32": _summary(fp32),
