@@ -166,7 +166,6 @@ def build(args: argparse.Namespace) -> dict:
             "prompt_noise": args.prompt_noise,
             "lr": args.lr,
             "batch_size": args.batch_size,
-            "vocab_size": args.vocab_size,
             "command": "python tools/build_miso.py --force",
         },
         "eval_fp32": _summary(fp32),
