@@ -130,6 +130,8 @@ def test_bad_config_is_refused(dataset, tmp_path, tiny):
         tiny(dataset, tmp_path, steps=None)
     with pytest.raises(ValueError, match="precision"):
         tiny(dataset, tmp_path, precision="fp8")
+    with pytest.raises(ValueError, match="vocab_size must be at least 261"):
+        tiny(dataset, tmp_path, vocab_size=100)
     for rate in (-0.1, 1.0):
         with pytest.raises(ValueError, match=r"prompt_noise must be in \[0, 1\)"):
             tiny(dataset, tmp_path, prompt_noise=rate)

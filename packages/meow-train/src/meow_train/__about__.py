@@ -1,3 +1,3 @@
 """Version of meow-train (semantic: the public API and the CLI are versioned)."""
 
-__version__ = "3.4.0"
+__version__ = "3.4.1"

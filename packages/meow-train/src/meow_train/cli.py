@@ -18,7 +18,7 @@ from meow_model.pytorch import load_pretrained, pick_device
 from meow_rules import MISO, REPORT_SUITES, SUITES, PersonaError, load_persona
 from meow_train.__about__ import __version__
 from meow_train.compare import CompareError, compare_reports, read_report
-from meow_train.config import TrainConfig
+from meow_train.config import MIN_VOCAB_SIZE, TrainConfig
 from meow_train.dataset import DatasetError, load_dataset
 from meow_train.evaluate import DEFAULT_SAMPLING, evaluate_suites, format_report
 from meow_train.plot import PlotError, plot_run
@@ -31,7 +31,7 @@ _PATH = click.Path(path_type=Path)
 SEED = click.IntRange(0, 2**63 - 1)
 # The run command's defaults are TrainConfig's, so the CLI and the Python API never disagree.
 _D = {f.name: f.default for f in fields(TrainConfig)}
-VOCAB = click.IntRange(261, 1 << 18)  # bytes + specials; far above any character model's needs
+VOCAB = click.IntRange(MIN_VOCAB_SIZE, 1 << 18)  # the top is far above any character model's needs
 
 
 def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:

@@ -6,11 +6,13 @@ import math
 from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 
-from meow_model import ModelConfig
+from meow_model import SPECIAL_TOKENS, ModelConfig
 
 # The architecture's defaults are meow-model's: one source of truth for the CLI, TrainConfig and
 # ModelConfig alike.
 _ARCH = {f.name: f.default for f in fields(ModelConfig) if f.default is not MISSING}
+# Byte-level BPE starts from the 256 bytes; the chat format's special tokens come on top.
+MIN_VOCAB_SIZE = 256 + len(SPECIAL_TOKENS)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,11 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a finite number > 0, got {value}")
+        if self.vocab_size < MIN_VOCAB_SIZE:
+            raise ValueError(
+                f"vocab_size must be at least {MIN_VOCAB_SIZE} (bytes + special tokens), "
+                f"got {self.vocab_size}"
+            )
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a finite number > 0, got {self.lr}")
         for name in (

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 from meow_model import CHAT_FORMAT, SPECIAL_TOKENS, ChatTokenizer, format_prompt
+from meow_train.config import MIN_VOCAB_SIZE
 from meow_train.dataset import Example
 
 # BPE re-scans a whole pre-token at every merge, so one huge run of non-space characters (a 1 MB
@@ -38,9 +39,9 @@ def fit_tokenizer(
     examples: Iterable[Example], vocab_size: int = 2048, min_frequency: int = 2
 ) -> ChatTokenizer:
     """Train byte-level BPE on the prompts and replies of `examples`; specials take ids 0-4."""
-    if vocab_size < 256 + len(SPECIAL_TOKENS):
+    if vocab_size < MIN_VOCAB_SIZE:
         raise ValueError(
-            f"vocab_size must be at least {256 + len(SPECIAL_TOKENS)} (bytes + special tokens)"
+            f"vocab_size must be at least {MIN_VOCAB_SIZE} (bytes + special tokens), got {vocab_size}"
         )
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
