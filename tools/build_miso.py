@@ -45,9 +45,9 @@ SHOWCASE = [
     "stop scratching the sofa", "what do you think of the economy", "write me a python function", "are you an ai",
 ]  # fmt: skip
 # The recipe chosen from tools/sweep.py's table (meow-train README): the 1.6M shape on 120,000
-# samples with the topic head, for the 3213 steps its 10-minute sweep run scheduled and reached. The
-# bundled Miso *is* that sweep run (its meta.json records the command); a fixed-step rebuild with
-# this recipe is a sibling model within a point or two of it on every suite.
+# samples with the topic head, for the 3213 steps its 10-minute sweep run scheduled and reached.
+# The bundled Miso is this script's fixed-step build of it (its meta.json records the command);
+# a run with another --seed lands within about a point of it on each report suite.
 RECIPE = {"n": 120_000, "steps": 3213, "d_model": 160, "n_layers": 4, "n_heads": 4, "ffn_dim": 448,
           "topic_loss_weight": 1.0, "prompt_loss_weight": 0.0, "prompt_noise": 0.0, "lr": 3e-3, "batch_size": 64,
           "vocab_size": 2048}  # fmt: skip
@@ -96,7 +96,7 @@ def main() -> int:
     parser.add_argument("--lr", type=float, default=RECIPE["lr"], help="peak learning rate")
     parser.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
     parser.add_argument(
-        "--vocab-size", type=int, default=RECIPE["vocab_size"], help="tokenizer size (BPE merges)"
+        "--vocab-size", type=int, default=RECIPE["vocab_size"], help="tokenizer vocabulary size"
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--samples", type=int, default=4, help="eval samples per held-out prompt")
